@@ -1,0 +1,1 @@
+//! berth-api: the HTTP control plane of berth.

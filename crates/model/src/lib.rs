@@ -1,0 +1,1 @@
+//! berth-model: the domain types and rules of berth, pure: no I/O, no async.

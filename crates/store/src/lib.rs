@@ -1,0 +1,1 @@
+//! berth-store: persistence for berth on SQLite and PostgreSQL behind one interface.
