@@ -1,1 +1,16 @@
 //! berth-model: the domain types and rules of berth, pure: no I/O, no async.
+//!
+//! Everything a client can send is validated here, so that the API, the admin tooling and
+//! the store agree on one set of rules.
+
+pub mod account;
+pub mod capacity;
+pub mod container;
+pub mod distro;
+pub mod error;
+pub mod server;
+pub mod ssh_keys;
+pub mod tag;
+pub mod text;
+
+pub use error::ValidationError;

@@ -1,1 +1,129 @@
 //! berth-store: persistence for berth on SQLite and PostgreSQL behind one interface.
+//!
+//! There is one query layer (sqlx's `Any` driver, `$N` placeholders, BIGINT and TEXT columns
+//! only) and one copy of the business logic. Every write runs in a [`write::Write`]
+//! transaction that first bumps the revision counter: servers watch that counter, and taking
+//! its row lock first serialises writers, so read-check-write rules such as server capacity
+//! hold on both backends.
+
+pub mod containers;
+pub mod customers;
+pub mod distros;
+pub mod error;
+pub mod keys;
+pub mod logins;
+pub mod migrations;
+pub mod passwords;
+pub mod servers;
+pub mod tags;
+mod time;
+pub mod write;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use error::{Result, StoreError};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (WAL mode).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The handle to berth's database: cheap to clone, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The file name of the embedded database inside the data directory.
+pub const SQLITE_FILE: &str = "berth.db";
+
+/// The database URL of the embedded SQLite store in `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE).display())
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) without migrating.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!("unsupported database URL (want sqlite:// or postgres://): {url}").into(),
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = match backend {
+            Backend::Sqlite => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000;",
+                            )
+                            .await
+                            .map(|_| ())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?;
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await?;
+                pool
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Store { pool, backend })
+    }
+
+    /// Connects to `url` and applies every pending migration.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        migrations::apply(&store).await?;
+        Ok(store)
+    }
+
+    /// The backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for the store's own modules.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The current revision of the desired state.
+    pub async fn revision(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM berth_revision WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Closes every connection (tests drop their databases afterwards).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
