@@ -1,1 +1,57 @@
 //! berth-api: the HTTP control plane of berth.
+//!
+//! `/api` is the uwsgi.it-compatible customer API that existing clients speak unchanged;
+//! `/v1/admin` is the staff API. Both are stateless over the store, so replicas scale out on
+//! PostgreSQL.
+
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod customer;
+pub mod error;
+pub mod input;
+pub mod response;
+
+use std::future::Future;
+
+use axum::Router;
+use berth_store::Store;
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::error::ApiError;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The database.
+    pub store: Store,
+    /// The credential checker and its cache.
+    pub auth: Authenticator,
+}
+
+/// The whole HTTP application over `store`.
+pub fn app(store: Store) -> Result<Router, ApiError> {
+    let state = ApiState {
+        auth: Authenticator::new(store.clone())?,
+        store,
+    };
+    Ok(Router::new()
+        .nest("/api", customer::routes())
+        .nest("/v1/admin", admin::routes())
+        .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(response::shape))
+        .with_state(state))
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(store).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

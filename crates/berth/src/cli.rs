@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::store_args::StoreArgs;
+use crate::{admin, api, up};
+
 /// berth: containers, domains with HTTPS, VPN networks and billing, through one REST API.
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about)]
@@ -13,18 +16,33 @@ pub struct Cli {
 /// The parts of berth that can be run.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the version and exit.
-    Version,
+    /// The whole platform on this machine, on an embedded SQLite store.
+    Up(up::UpArgs),
+    /// The control-plane API alone (for deployments on several machines).
+    Api(api::ApiArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(StoreArgs),
+    /// Staff tooling: customers, servers, distros and containers, straight on the store.
+    Admin(admin::AdminArgs),
 }
 
 impl Cli {
-    /// Run the chosen subcommand.
-    pub fn run(self) -> anyhow::Result<()> {
+    /// Runs the chosen subcommand.
+    pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Version => {
-                println!("berth {}", env!("CARGO_PKG_VERSION"));
+            Command::Up(args) => up::run(args).await,
+            Command::Api(args) => api::run(args).await,
+            Command::Migrate(args) => {
+                let store = args.connect().await?;
+                let applied = berth_store::migrations::apply(&store).await?;
+                if applied.is_empty() {
+                    println!("the database is up to date");
+                } else {
+                    println!("applied migrations {applied:?}");
+                }
                 Ok(())
             }
+            Command::Admin(args) => admin::run(args).await,
         }
     }
 }

@@ -1,10 +1,25 @@
 //! The `berth` binary: every part of the platform behind clap subcommands.
 
+mod admin;
+mod api;
 mod cli;
+mod output;
+mod store_args;
+mod up;
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    cli.run()
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(error) = cli::Cli::parse().run().await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
 }

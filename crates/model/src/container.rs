@@ -40,7 +40,13 @@ pub fn ip_of(id: i64) -> Ipv4Addr {
 pub fn hostname_of(name: &str) -> String {
     let hostname: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(63)
         .collect();
     if hostname.is_empty() {
@@ -58,7 +64,10 @@ pub fn name(value: &str) -> Result<String, ValidationError> {
 /// Checks an amount of memory or storage in MB: a positive whole number, at most 1 PiB.
 pub fn resource_mb(field: &str, value: i64) -> Result<i64, ValidationError> {
     if value <= 0 {
-        return Err(ValidationError::new(field, "must be a positive number of MB"));
+        return Err(ValidationError::new(
+            field,
+            "must be a positive number of MB",
+        ));
     }
     if value > MAX_RESOURCE_MB {
         return Err(ValidationError::new(
@@ -150,9 +159,7 @@ impl AlarmChannel {
     /// webhook must be an https URL.
     pub fn validate(self, value: &str) -> Result<String, ValidationError> {
         let value = text::line(self.as_str(), value.trim(), CHANNEL_MAX)?;
-        if self == AlarmChannel::SlackWebhook
-            && !value.is_empty()
-            && !value.starts_with("https://")
+        if self == AlarmChannel::SlackWebhook && !value.is_empty() && !value.starts_with("https://")
         {
             return Err(ValidationError::new(
                 self.as_str(),

@@ -36,7 +36,10 @@ pub fn capacity_mb(field: &str, value: i64) -> Result<i64, ValidationError> {
     if (0..=crate::container::MAX_RESOURCE_MB * 1024).contains(&value) {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, "must be a non-negative number of MB"))
+        Err(ValidationError::new(
+            field,
+            "must be a non-negative number of MB",
+        ))
     }
 }
 

@@ -189,8 +189,9 @@ impl Store {
     ) -> Result<Vec<ContainerSummary>> {
         let mut sql = format!("SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} WHERE c.customer_id = $1");
         if !any_of_tags.is_empty() {
-            let placeholders: Vec<String> =
-                (0..any_of_tags.len()).map(|i| format!("${}", i + 2)).collect();
+            let placeholders: Vec<String> = (0..any_of_tags.len())
+                .map(|i| format!("${}", i + 2))
+                .collect();
             sql.push_str(&format!(
                 " AND c.id IN (SELECT ct.container_id FROM container_tags ct \
                  JOIN tags t ON t.id = ct.tag_id WHERE t.customer_id = $1 AND t.name IN ({}))",
@@ -231,12 +232,14 @@ impl Store {
 
     /// Every container on the platform, by uid (staff).
     pub async fn all_containers(&self) -> Result<Vec<ContainerSummary>> {
-        sqlx::query(&format!("SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} ORDER BY c.id"))
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(summary_from_row)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} ORDER BY c.id"
+        ))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(summary_from_row)
+        .collect()
     }
 
     /// The container `uid`, as `actor` may see it. Another customer's container and a
@@ -279,7 +282,9 @@ impl Store {
                 .fetch_optional(&mut *write.tx)
                 .await?;
             if exists.is_none() {
-                return Err(ValidationError::new("distro", format!("no distro has id {distro}")).into());
+                return Err(
+                    ValidationError::new("distro", format!("no distro has id {distro}")).into(),
+                );
             }
         }
         let applied = container::apply_update(&current.settings, update);
@@ -288,7 +293,13 @@ impl Store {
         let new_size = (next.memory, next.storage);
         if old_size != new_size {
             server.capacity.admit(old_size, new_size)?;
-            reserve(&mut write, server.id, new_size.0 - old_size.0, new_size.1 - old_size.1).await?;
+            reserve(
+                &mut write,
+                server.id,
+                new_size.0 - old_size.0,
+                new_size.1 - old_size.1,
+            )
+            .await?;
         }
         let id = uid - container::BASE_UID;
         if let Some(peer) = changes.link {
@@ -481,14 +492,18 @@ async fn link(write: &mut Write, id: i64, peer_uid: i64) -> Result<()> {
     let peer = container::id_of(peer_uid)
         .ok_or_else(|| StoreError::Conflict(format!("no container has uid {peer_uid}")))?;
     if peer == id {
-        return Err(StoreError::Conflict("a container cannot link to itself".into()));
+        return Err(StoreError::Conflict(
+            "a container cannot link to itself".into(),
+        ));
     }
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM containers WHERE id = $1")
         .bind(peer)
         .fetch_optional(&mut *write.tx)
         .await?;
     if exists.is_none() {
-        return Err(StoreError::Conflict(format!("no container has uid {peer_uid}")));
+        return Err(StoreError::Conflict(format!(
+            "no container has uid {peer_uid}"
+        )));
     }
     let already: Option<i64> = sqlx::query_scalar(
         "SELECT container_id FROM container_links WHERE container_id = $1 AND to_container_id = $2",
@@ -498,7 +513,9 @@ async fn link(write: &mut Write, id: i64, peer_uid: i64) -> Result<()> {
     .fetch_optional(&mut *write.tx)
     .await?;
     if already.is_some() {
-        return Err(StoreError::Conflict(format!("already linked to {peer_uid}")));
+        return Err(StoreError::Conflict(format!(
+            "already linked to {peer_uid}"
+        )));
     }
     sqlx::query("INSERT INTO container_links (container_id, to_container_id) VALUES ($1, $2)")
         .bind(id)

@@ -63,7 +63,8 @@ pub struct CustomerListing {
     pub containers: i64,
 }
 
-const CUSTOMER_COLUMNS: &str = "c.id, c.uuid, u.username, c.email, c.company, c.vat, c.rsa_public_key";
+const CUSTOMER_COLUMNS: &str =
+    "c.id, c.uuid, u.username, c.email, c.company, c.vat, c.rsa_public_key";
 
 fn customer_from_row(row: &sqlx::any::AnyRow) -> Result<Customer> {
     Ok(Customer {
@@ -188,15 +189,25 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?;
         Ok((
-            ids.into_iter().map(berth_model::container::uid_of).collect(),
+            ids.into_iter()
+                .map(berth_model::container::uid_of)
+                .collect(),
             servers,
         ))
     }
 
     /// Changes a customer's own profile; every field is validated before anything is written.
-    pub async fn update_profile(&self, customer_id: i64, update: ProfileUpdate) -> Result<Customer> {
+    pub async fn update_profile(
+        &self,
+        customer_id: i64,
+        update: ProfileUpdate,
+    ) -> Result<Customer> {
         let email = update.email.as_deref().map(account::email).transpose()?;
-        let company = update.company.as_deref().map(account::company).transpose()?;
+        let company = update
+            .company
+            .as_deref()
+            .map(account::company)
+            .transpose()?;
         let vat = update.vat.as_deref().map(account::vat).transpose()?;
         let password_hash = match update.password {
             Some(password) => {

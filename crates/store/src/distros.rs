@@ -38,7 +38,12 @@ impl Store {
             "a distro named {name} or at {path} exists"
         )))?;
         write.commit().await?;
-        Ok(Distro { id, name, path, uuid })
+        Ok(Distro {
+            id,
+            name,
+            path,
+            uuid,
+        })
     }
 
     /// Every distro, by id.

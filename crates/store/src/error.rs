@@ -42,9 +42,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`] with `message`, and
 /// passes every other error through.
-pub(crate) fn conflict_on_unique(message: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn conflict_on_unique(
+    message: impl Into<String>,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(message.into()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(message.into())
+        }
         _ => StoreError::Database(error),
     }
 }

@@ -64,7 +64,11 @@ pub async fn apply(store: &Store) -> Result<Vec<i64>> {
             .await
             .map_err(failed)?;
         tx.commit().await?;
-        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
         applied.push(migration.version);
     }
     Ok(applied)

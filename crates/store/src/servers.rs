@@ -96,10 +96,12 @@ impl Store {
                 match existing {
                     Some(id) => Some(id),
                     None => Some(
-                        sqlx::query_scalar("INSERT INTO datacenters (name) VALUES ($1) RETURNING id")
-                            .bind(&datacenter)
-                            .fetch_one(&mut *write.tx)
-                            .await?,
+                        sqlx::query_scalar(
+                            "INSERT INTO datacenters (name) VALUES ($1) RETURNING id",
+                        )
+                        .bind(&datacenter)
+                        .fetch_one(&mut *write.tx)
+                        .await?,
                     ),
                 }
             }

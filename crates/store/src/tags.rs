@@ -56,7 +56,12 @@ impl Store {
     }
 
     /// Creates a tag; a name the customer already uses is a conflict.
-    pub async fn create_tag(&self, customer_id: i64, name: &str, note: Option<&str>) -> Result<Tag> {
+    pub async fn create_tag(
+        &self,
+        customer_id: i64,
+        name: &str,
+        note: Option<&str>,
+    ) -> Result<Tag> {
         let name = tag::name(name)?;
         let note = clean_note(note)?;
         let mut write = self.write().await?;
@@ -68,7 +73,9 @@ impl Store {
         .bind(&note)
         .fetch_one(&mut *write.tx)
         .await
-        .map_err(conflict_on_unique(format!("you already have a tag named {name}")))?;
+        .map_err(conflict_on_unique(format!(
+            "you already have a tag named {name}"
+        )))?;
         write.commit().await?;
         Ok(Tag { id, name, note })
     }
@@ -87,15 +94,18 @@ impl Store {
         let mut write = self.write().await?;
         let name = name.unwrap_or(current.name);
         let note = note.unwrap_or(current.note);
-        let changed = sqlx::query("UPDATE tags SET name = $1, note = $2 WHERE id = $3 AND customer_id = $4")
-            .bind(&name)
-            .bind(&note)
-            .bind(id)
-            .bind(customer_id)
-            .execute(&mut *write.tx)
-            .await
-            .map_err(conflict_on_unique(format!("you already have a tag named {name}")))?
-            .rows_affected();
+        let changed =
+            sqlx::query("UPDATE tags SET name = $1, note = $2 WHERE id = $3 AND customer_id = $4")
+                .bind(&name)
+                .bind(&note)
+                .bind(id)
+                .bind(customer_id)
+                .execute(&mut *write.tx)
+                .await
+                .map_err(conflict_on_unique(format!(
+                    "you already have a tag named {name}"
+                )))?
+                .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound("tag"));
         }

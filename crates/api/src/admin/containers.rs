@@ -1,0 +1,101 @@
+//! `/v1/admin/containers`: containers for any customer, resizing and deletion.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use berth_model::container::{self, ContainerUpdate};
+use berth_store::containers::{Actor, ContainerRelations};
+use serde_json::{json, Value};
+
+use super::views;
+use crate::auth::StaffCaller;
+use crate::body::JsonObject;
+use crate::customer::containers::detail_json;
+use crate::error::{ApiError, ApiResult};
+use crate::input;
+use crate::ApiState;
+
+/// `GET /v1/admin/containers`: every container with its owner.
+pub async fn list(State(state): State<ApiState>, _staff: StaffCaller) -> ApiResult<Json<Value>> {
+    let containers = state.store.all_containers().await?;
+    Ok(Json(containers.iter().map(views::container).collect()))
+}
+
+/// `POST /v1/admin/containers` `{customer, server, name, memory, storage}`: 201 `{uid}`.
+pub async fn create(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let customer = input::as_str("customer", input::required(&body, "customer")?)?;
+    let server = input::as_str("server", input::required(&body, "server")?)?;
+    let name = input::as_str("name", input::required(&body, "name")?)?;
+    let memory = input::as_int("memory", input::required(&body, "memory")?)?;
+    let storage = input::as_int("storage", input::required(&body, "storage")?)?;
+    let customer = state.store.customer_by_username(customer).await?;
+    let server = state.store.server_by_name(server).await?;
+    let created = state
+        .store
+        .create_container(customer.id, server.id, name, memory, storage)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"message": "Created", "uid": created.summary.uid})),
+    ))
+}
+
+fn uid(text: &str) -> ApiResult<i64> {
+    input::path_id(text)
+}
+
+/// `GET /v1/admin/containers/<uid>`: the full container.
+pub async fn show(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let container = state.store.container(Actor::Staff, uid(&text)?).await?;
+    Ok(Json(detail_json(&container)))
+}
+
+/// `POST /v1/admin/containers/<uid>` `{memory?, storage?}`: resizes within the server's room.
+pub async fn resize(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(text): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let size = |field: &str| -> ApiResult<Option<i64>> {
+        body.get(field)
+            .map(|value| Ok(container::resource_mb(field, input::as_int(field, value)?)?))
+            .transpose()
+    };
+    let update = ContainerUpdate {
+        memory: size("memory")?,
+        storage: size("storage")?,
+        ..ContainerUpdate::default()
+    };
+    if update.is_empty() {
+        return Err(ApiError::bad_request("give memory and/or storage"));
+    }
+    let container = state
+        .store
+        .update_container(
+            Actor::Staff,
+            uid(&text)?,
+            &update,
+            &ContainerRelations::default(),
+        )
+        .await?;
+    Ok(Json(detail_json(&container)))
+}
+
+/// `DELETE /v1/admin/containers/<uid>`: removes the container (its home stays on the server).
+pub async fn delete(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(text): Path<String>,
+) -> ApiResult<Json<Value>> {
+    state.store.delete_container(uid(&text)?).await?;
+    Ok(Json(json!({"message": "Ok"})))
+}

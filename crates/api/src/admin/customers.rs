@@ -1,0 +1,92 @@
+//! `/v1/admin/customers` and `/v1/admin/staff`: accounts.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use berth_store::customers::NewCustomer;
+use berth_store::passwords;
+use serde_json::{json, Map, Value};
+
+use super::views;
+use crate::auth::StaffCaller;
+use crate::body::JsonObject;
+use crate::error::ApiResult;
+use crate::input;
+use crate::ApiState;
+
+fn optional_string(body: &Map<String, Value>, field: &str) -> ApiResult<Option<String>> {
+    Ok(body
+        .get(field)
+        .map(|value| input::as_optional_str(field, value))
+        .transpose()?
+        .flatten()
+        .map(str::to_owned))
+}
+
+/// `GET /v1/admin/customers`: every customer.
+pub async fn list(State(state): State<ApiState>, _staff: StaffCaller) -> ApiResult<Json<Value>> {
+    let customers = state.store.customers().await?;
+    Ok(Json(customers.iter().map(views::customer).collect()))
+}
+
+/// `POST /v1/admin/customers` `{username, password?, email?, company?, vat?}`: 201 with the
+/// customer, and the generated password when none was given.
+pub async fn create(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let username = input::as_str("username", input::required(&body, "username")?)?.to_owned();
+    let given = optional_string(&body, "password")?;
+    let password = given.clone().unwrap_or_else(passwords::generate);
+    let customer = state
+        .store
+        .create_customer(NewCustomer {
+            username,
+            password: password.clone(),
+            email: optional_string(&body, "email")?.unwrap_or_default(),
+            company: optional_string(&body, "company")?,
+            vat: optional_string(&body, "vat")?,
+        })
+        .await?;
+    let mut answer = json!({"username": customer.username, "uuid": customer.uuid});
+    if given.is_none() {
+        answer["password"] = json!(password);
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `POST /v1/admin/customers/<username>/password` `{password?}`: sets (or generates and
+/// returns) a new password.
+pub async fn password(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(username): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let given = optional_string(&body, "password")?;
+    let password = given.clone().unwrap_or_else(passwords::generate);
+    state.store.set_password(&username, &password).await?;
+    let mut answer = json!({"message": "Ok"});
+    if given.is_none() {
+        answer["password"] = json!(password);
+    }
+    Ok(Json(answer))
+}
+
+/// `POST /v1/admin/staff` `{username, password?}`: creates a staff user.
+pub async fn create_staff(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let username = input::as_str("username", input::required(&body, "username")?)?;
+    let given = optional_string(&body, "password")?;
+    let password = given.clone().unwrap_or_else(passwords::generate);
+    state.store.create_staff(username, &password).await?;
+    let mut answer = json!({"username": username});
+    if given.is_none() {
+        answer["password"] = json!(password);
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}

@@ -1,0 +1,233 @@
+//! Authentication: HTTP Basic or uwsgi.it's hex-encoded `X-uwsgi-it-username` /
+//! `X-uwsgi-it-password` headers, checked against argon2 hashes.
+//!
+//! Verifying argon2 on every request would cost tens of milliseconds, so verified
+//! credentials are remembered for a few minutes. The cache key is an HMAC (with a per-process
+//! secret) over the stored hash, the username and the password: a password change replaces
+//! the stored hash, so old entries can never match again — on every replica at once.
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use base64::Engine;
+use berth_store::logins::Login;
+use berth_store::{passwords, Store};
+
+use crate::error::ApiError;
+use crate::ApiState;
+
+/// How long a verified credential is remembered.
+const CACHE_TTL: Duration = Duration::from_secs(300);
+/// How many verified credentials are remembered at most.
+const CACHE_CAPACITY: u64 = 100_000;
+
+/// A hash to verify against when the user does not exist, so that unknown usernames take as
+/// long as wrong passwords.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2HKHWqRgZ5kXqV2rFZ1tNHzXrBh2iWwPqnD0bS0ZYbM";
+
+/// Checks credentials and remembers the ones it verified.
+#[derive(Clone)]
+pub struct Authenticator {
+    store: Store,
+    verified: moka::sync::Cache<[u8; 32], ()>,
+    key: hmac::Key,
+}
+
+/// A username and password as a client sent them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// The credentials of a request: Basic first, then the hex headers; `None` when the
+    /// request carries neither (or carries them malformed).
+    pub fn from_headers(headers: &HeaderMap) -> Option<Credentials> {
+        if let Some(value) = headers.get(header::AUTHORIZATION) {
+            let value = value.to_str().ok()?;
+            let (scheme, encoded) = value.split_once(' ')?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return None;
+            }
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            let (username, password) = decoded.split_once(':')?;
+            return Some(Credentials {
+                username: username.to_owned(),
+                password: password.to_owned(),
+            });
+        }
+        let hex_header = |name: &str| -> Option<String> {
+            let bytes = hex::decode(headers.get(name)?.to_str().ok()?.trim()).ok()?;
+            String::from_utf8(bytes).ok()
+        };
+        Some(Credentials {
+            username: hex_header("x-uwsgi-it-username")?,
+            password: hex_header("x-uwsgi-it-password")?,
+        })
+    }
+}
+
+impl Authenticator {
+    /// An authenticator over `store` with an empty cache and a fresh secret.
+    pub fn new(store: Store) -> Result<Self, ApiError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
+            .map_err(|_| ApiError::bare(StatusCode::INTERNAL_SERVER_ERROR))?;
+        Ok(Self {
+            store,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(CACHE_TTL)
+                .build(),
+            key,
+        })
+    }
+
+    fn cache_key(&self, login: &Login, credentials: &Credentials) -> [u8; 32] {
+        let mut context = hmac::Context::with_key(&self.key);
+        for part in [
+            login.password_hash.as_bytes(),
+            credentials.username.as_bytes(),
+            credentials.password.as_bytes(),
+        ] {
+            context.update(&(part.len() as u64).to_le_bytes());
+            context.update(part);
+        }
+        let mut key = [0u8; 32];
+        key.copy_from_slice(context.sign().as_ref());
+        key
+    }
+
+    /// The active user these credentials belong to, or 401.
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Login, ApiError> {
+        let login = self.store.login(&credentials.username).await?;
+        let Some(login) = login.filter(|login| login.is_active) else {
+            let password = credentials.password.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || passwords::verify(&password, DUMMY_HASH)).await;
+            return Err(ApiError::unauthorized());
+        };
+        let key = self.cache_key(&login, credentials);
+        if self.verified.contains_key(&key) {
+            return Ok(login);
+        }
+        let password = credentials.password.clone();
+        let stored = login.password_hash.clone();
+        let matches = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            return Err(ApiError::unauthorized());
+        }
+        self.verified.insert(key, ());
+        Ok(login)
+    }
+}
+
+/// A request made by a customer (rejects anonymous requests with 401, staff-only users with 403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerCaller {
+    /// The customer's database id.
+    pub customer_id: i64,
+}
+
+/// A request made by platform staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffCaller {
+    /// The staff user's database id.
+    pub user_id: i64,
+}
+
+async fn login_of(parts: &Parts, state: &ApiState) -> Result<Login, ApiError> {
+    let credentials =
+        Credentials::from_headers(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+    state.auth.authenticate(&credentials).await
+}
+
+impl FromRequestParts<ApiState> for CustomerCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let login = login_of(parts, state).await?;
+        login
+            .customer_id
+            .map(|customer_id| CustomerCaller { customer_id })
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "this account is not a customer account",
+                )
+            })
+    }
+}
+
+impl FromRequestParts<ApiState> for StaffCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let login = login_of(parts, state).await?;
+        if login.is_staff {
+            Ok(StaffCaller {
+                user_id: login.user_id,
+            })
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "staff only"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn basic_credentials_are_decoded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic a3JhdG9zOnNwYXJ0YTpvZg=="),
+        );
+        let credentials = Credentials::from_headers(&headers).expect("credentials");
+        assert_eq!(credentials.username, "kratos");
+        assert_eq!(credentials.password, "sparta:of");
+    }
+
+    #[test]
+    fn hex_headers_are_decoded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-uwsgi-it-username",
+            HeaderValue::from_static("6b7261746f73"),
+        );
+        headers.insert(
+            "x-uwsgi-it-password",
+            HeaderValue::from_static("7370617274"),
+        );
+        let credentials = Credentials::from_headers(&headers).expect("credentials");
+        assert_eq!(credentials.username, "kratos");
+        assert_eq!(credentials.password, "spart");
+    }
+
+    #[test]
+    fn malformed_credentials_are_none() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert_eq!(Credentials::from_headers(&headers), None);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-uwsgi-it-username", HeaderValue::from_static("zz"));
+        headers.insert("x-uwsgi-it-password", HeaderValue::from_static("00"));
+        assert_eq!(Credentials::from_headers(&headers), None);
+        assert_eq!(Credentials::from_headers(&HeaderMap::new()), None);
+    }
+}

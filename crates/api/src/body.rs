@@ -1,0 +1,71 @@
+//! Request bodies: JSON read whatever the Content-Type says (uwsgi.it clients send none),
+//! at most 64 KiB.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// The largest body the API reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A request body read in full, refused with 413 beyond [`MAX_BODY`].
+#[derive(Debug, Clone)]
+pub struct RawBody(pub Bytes);
+
+/// A request body that must be a JSON object (an empty body counts as `{}`).
+#[derive(Debug, Clone, Default)]
+pub struct JsonObject(pub Map<String, Value>);
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request bodies are limited to {MAX_BODY} bytes"),
+    )
+}
+
+/// Reads a whole body, refusing more than [`MAX_BODY`] bytes whether or not it was announced.
+pub async fn read_limited(request: Request<Body>) -> Result<Bytes, ApiError> {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(request.into_body(), MAX_BODY)
+        .await
+        .map_err(|_| too_large())
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request<Body>, _: &S) -> Result<Self, ApiError> {
+        read_limited(request).await.map(RawBody)
+    }
+}
+
+/// Parses a body as a JSON object.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Err(error) => Err(ApiError::bad_request(format!("malformed JSON: {error}"))),
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request<Body>, _: &S) -> Result<Self, ApiError> {
+        let bytes = read_limited(request).await?;
+        parse_object(&bytes).map(JsonObject)
+    }
+}

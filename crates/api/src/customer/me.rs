@@ -1,0 +1,55 @@
+//! `/api/me`: the customer's own account.
+
+use axum::extract::State;
+use axum::Json;
+use berth_store::customers::ProfileUpdate;
+use serde_json::{json, Value};
+
+use crate::auth::CustomerCaller;
+use crate::body::JsonObject;
+use crate::error::ApiResult;
+use crate::input;
+use crate::ApiState;
+
+async fn render(state: &ApiState, customer_id: i64) -> ApiResult<Json<Value>> {
+    let customer = state.store.customer(customer_id).await?;
+    let (containers, servers) = state.store.customer_holdings(customer_id).await?;
+    Ok(Json(json!({
+        "email": customer.email,
+        "vat": customer.vat,
+        "company": customer.company,
+        "uuid": customer.uuid,
+        "containers": containers,
+        "servers": servers,
+    })))
+}
+
+/// `GET /me`: email, vat, company, uuid, container uids and owned server addresses.
+pub async fn show(State(state): State<ApiState>, caller: CustomerCaller) -> ApiResult<Json<Value>> {
+    render(&state, caller.customer_id).await
+}
+
+/// `POST /me`: changes `email`, `vat`, `company` and `password` (an empty password leaves it
+/// unchanged); other keys are ignored.
+pub async fn update(
+    State(state): State<ApiState>,
+    caller: CustomerCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let text = |field: &str| -> ApiResult<Option<String>> {
+        body.get(field)
+            .map(|value| input::as_optional_str(field, value).map(|v| v.unwrap_or("").to_owned()))
+            .transpose()
+    };
+    let update = ProfileUpdate {
+        email: text("email")?,
+        company: text("company")?,
+        vat: text("vat")?,
+        password: text("password")?.filter(|password| !password.is_empty()),
+    };
+    state
+        .store
+        .update_profile(caller.customer_id, update)
+        .await?;
+    render(&state, caller.customer_id).await
+}

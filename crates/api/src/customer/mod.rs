@@ -1,0 +1,43 @@
+//! The uwsgi.it-compatible customer API, mounted at `/api`.
+
+pub mod containers;
+pub mod distros;
+pub mod me;
+pub mod tags;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::ApiState;
+
+/// The customer API's routes. Collections answer with and without a trailing slash, and
+/// never redirect (a redirected POST would silently turn into a GET).
+pub fn routes() -> Router<ApiState> {
+    let mut router = Router::new();
+    for (path, route) in [
+        ("/me", get(me::show).post(me::update)),
+        (
+            "/containers",
+            get(containers::list).post(containers::create),
+        ),
+        (
+            "/me/containers",
+            get(containers::list).post(containers::create),
+        ),
+        ("/distros", get(distros::list)),
+        ("/tags", get(tags::list).post(tags::create)),
+    ] {
+        router = router
+            .route(path, route.clone())
+            .route(&format!("{path}/"), route);
+    }
+    router
+        .route(
+            "/containers/{uid}",
+            get(containers::show).post(containers::update),
+        )
+        .route(
+            "/tags/{id}",
+            get(tags::show).post(tags::update).delete(tags::delete),
+        )
+}

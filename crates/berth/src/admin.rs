@@ -1,0 +1,360 @@
+//! `berth admin`: the staff's tooling, working on the store directly (like Django's
+//! manage.py), with the same `--data` / `--database-url` as `berth up`.
+
+use anyhow::Context;
+use berth_api::admin::views;
+use berth_model::container::ContainerUpdate;
+use berth_store::containers::{Actor, ContainerRelations};
+use berth_store::customers::NewCustomer;
+use berth_store::passwords;
+use berth_store::servers::NewServer;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::output::{print_object, print_rows};
+use crate::store_args::StoreArgs;
+
+/// Flags of `berth admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Customer accounts.
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Servers containers run on.
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Distros containers boot from.
+    #[command(subcommand)]
+    Distro(DistroCommand),
+    /// Containers of any customer.
+    #[command(subcommand)]
+    Container(ContainerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CustomerCommand {
+    /// Open a customer account (prints a generated password when none is given).
+    Create {
+        /// Login name.
+        username: String,
+        /// Password (generated when absent).
+        #[arg(long)]
+        password: Option<String>,
+        /// Contact e-mail.
+        #[arg(long)]
+        email: Option<String>,
+        /// Company name.
+        #[arg(long)]
+        company: Option<String>,
+        /// VAT number.
+        #[arg(long)]
+        vat: Option<String>,
+    },
+    /// List customers.
+    List,
+    /// Set a customer's password (prints a generated one when none is given).
+    Passwd {
+        /// Login name.
+        username: String,
+        /// New password (generated when absent).
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Create a staff user (prints a generated password when none is given).
+    Create {
+        /// Login name.
+        username: String,
+        /// Password (generated when absent).
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerCommand {
+    /// Register a server.
+    Add {
+        /// Unique name.
+        name: String,
+        /// IP address.
+        #[arg(long)]
+        address: String,
+        /// Memory offered to containers, MB.
+        #[arg(long)]
+        memory: i64,
+        /// Storage offered to containers, MB.
+        #[arg(long)]
+        storage: i64,
+        /// Weight among servers.
+        #[arg(long)]
+        weight: Option<i64>,
+        /// Datacenter name.
+        #[arg(long)]
+        datacenter: Option<String>,
+        /// Username of the customer who owns it (a dedicated server).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// List servers with their capacity and use.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DistroCommand {
+    /// Register a distro.
+    Add {
+        /// Unique name.
+        name: String,
+        /// Root directory on every server.
+        #[arg(long)]
+        path: String,
+    },
+    /// List distros.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ContainerCommand {
+    /// Create a container (prints its uid).
+    Create {
+        /// Owner's username.
+        #[arg(long)]
+        customer: String,
+        /// Server name.
+        #[arg(long)]
+        server: String,
+        /// Container name.
+        #[arg(long)]
+        name: String,
+        /// Memory limit, MB.
+        #[arg(long)]
+        memory: i64,
+        /// Storage quota, MB.
+        #[arg(long)]
+        storage: i64,
+    },
+    /// Change a container's memory and/or storage.
+    Resize {
+        /// Container uid.
+        uid: i64,
+        /// New memory limit, MB.
+        #[arg(long)]
+        memory: Option<i64>,
+        /// New storage quota, MB.
+        #[arg(long)]
+        storage: Option<i64>,
+    },
+    /// Delete a container (its home stays on the server).
+    Delete {
+        /// Container uid.
+        uid: i64,
+    },
+    /// List every container.
+    List,
+}
+
+fn password_or_generated(given: Option<String>) -> (String, bool) {
+    match given {
+        Some(password) => (password, false),
+        None => (passwords::generate(), true),
+    }
+}
+
+/// Runs an admin command.
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    let json = args.json;
+    match args.command {
+        AdminCommand::Customer(CustomerCommand::Create {
+            username,
+            password,
+            email,
+            company,
+            vat,
+        }) => {
+            let (password, generated) = password_or_generated(password);
+            let customer = store
+                .create_customer(NewCustomer {
+                    username,
+                    password: password.clone(),
+                    email: email.unwrap_or_default(),
+                    company,
+                    vat,
+                })
+                .await?;
+            let mut answer = json!({"username": customer.username, "uuid": customer.uuid});
+            if generated {
+                answer["password"] = json!(password);
+            }
+            print_object(&answer, json);
+        }
+        AdminCommand::Customer(CustomerCommand::List) => {
+            let rows: Vec<_> = store
+                .customers()
+                .await?
+                .iter()
+                .map(views::customer)
+                .collect();
+            print_rows(
+                &rows,
+                &["username", "uuid", "email", "company", "containers"],
+                json,
+            );
+        }
+        AdminCommand::Customer(CustomerCommand::Passwd { username, password }) => {
+            let (password, generated) = password_or_generated(password);
+            store.set_password(&username, &password).await?;
+            let mut answer = json!({"username": username, "message": "password changed"});
+            if generated {
+                answer["password"] = json!(password);
+            }
+            print_object(&answer, json);
+        }
+        AdminCommand::Staff(StaffCommand::Create { username, password }) => {
+            let (password, generated) = password_or_generated(password);
+            store.create_staff(&username, &password).await?;
+            let mut answer = json!({"username": username});
+            if generated {
+                answer["password"] = json!(password);
+            }
+            print_object(&answer, json);
+        }
+        AdminCommand::Server(ServerCommand::Add {
+            name,
+            address,
+            memory,
+            storage,
+            weight,
+            datacenter,
+            owner,
+        }) => {
+            let server = store
+                .add_server(NewServer {
+                    name,
+                    address,
+                    memory,
+                    storage,
+                    weight,
+                    datacenter,
+                    owner,
+                })
+                .await?;
+            print_object(&views::server(&server), json);
+        }
+        AdminCommand::Server(ServerCommand::List) => {
+            let rows: Vec<_> = store.servers().await?.iter().map(views::server).collect();
+            print_rows(
+                &rows,
+                &[
+                    "name",
+                    "address",
+                    "memory",
+                    "used_memory",
+                    "storage",
+                    "used_storage",
+                    "owner",
+                    "datacenter",
+                ],
+                json,
+            );
+        }
+        AdminCommand::Distro(DistroCommand::Add { name, path }) => {
+            let distro = store.add_distro(&name, &path).await?;
+            print_object(&views::distro(&distro), json);
+        }
+        AdminCommand::Distro(DistroCommand::List) => {
+            let rows: Vec<_> = store.distros().await?.iter().map(views::distro).collect();
+            print_rows(&rows, &["id", "name", "path"], json);
+        }
+        AdminCommand::Container(ContainerCommand::Create {
+            customer,
+            server,
+            name,
+            memory,
+            storage,
+        }) => {
+            let customer = store
+                .customer_by_username(&customer)
+                .await
+                .with_context(|| format!("no customer {customer}"))?;
+            let server = store
+                .server_by_name(&server)
+                .await
+                .with_context(|| format!("no server {server}"))?;
+            let created = store
+                .create_container(customer.id, server.id, &name, memory, storage)
+                .await?;
+            if json {
+                println!("{}", json!({"uid": created.summary.uid}));
+            } else {
+                println!("{}", created.summary.uid);
+            }
+        }
+        AdminCommand::Container(ContainerCommand::Resize {
+            uid,
+            memory,
+            storage,
+        }) => {
+            if memory.is_none() && storage.is_none() {
+                anyhow::bail!("give --memory and/or --storage");
+            }
+            let update = ContainerUpdate {
+                memory: memory
+                    .map(|mb| berth_model::container::resource_mb("memory", mb))
+                    .transpose()?,
+                storage: storage
+                    .map(|mb| berth_model::container::resource_mb("storage", mb))
+                    .transpose()?,
+                ..ContainerUpdate::default()
+            };
+            let container = store
+                .update_container(Actor::Staff, uid, &update, &ContainerRelations::default())
+                .await?;
+            print_object(&views::container(&container.summary), json);
+        }
+        AdminCommand::Container(ContainerCommand::Delete { uid }) => {
+            store.delete_container(uid).await?;
+            print_object(&json!({"uid": uid, "message": "deleted"}), json);
+        }
+        AdminCommand::Container(ContainerCommand::List) => {
+            let rows: Vec<_> = store
+                .all_containers()
+                .await?
+                .iter()
+                .map(views::container)
+                .collect();
+            print_rows(
+                &rows,
+                &[
+                    "uid",
+                    "name",
+                    "customer",
+                    "server",
+                    "memory",
+                    "storage",
+                    "distro_name",
+                ],
+                json,
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! `berth up`: the whole platform on one machine in one command.
+//!
+//! On first start it registers this machine as a server, creates a staff account and a demo
+//! customer with one container, saves their credentials in the data directory (mode 0600)
+//! and prints them with ready-to-paste curl commands; later starts reuse and reprint them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use berth_store::customers::NewCustomer;
+use berth_store::servers::NewServer;
+use berth_store::{passwords, Store};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::api::shutdown_signal;
+use crate::store_args::StoreArgs;
+
+/// Flags of `berth up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address the API listens on.
+    #[arg(
+        long = "api",
+        env = "BERTH_API_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    api: SocketAddr,
+}
+
+/// The accounts `berth up` creates on first start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FirstStart {
+    /// Staff login.
+    pub staff_username: String,
+    /// Staff password.
+    pub staff_password: String,
+    /// Demo customer login.
+    pub customer_username: String,
+    /// Demo customer password.
+    pub customer_password: String,
+    /// The demo customer's container.
+    pub container_uid: i64,
+}
+
+const CREDENTIALS_FILE: &str = "credentials.toml";
+const DEMO_MEMORY_MB: i64 = 256;
+const DEMO_STORAGE_MB: i64 = 1024;
+
+fn credentials_path(data: &Path) -> PathBuf {
+    data.join(CREDENTIALS_FILE)
+}
+
+/// This machine's memory in MB (from /proc/meminfo), less 512 MB for the system.
+fn local_memory_mb() -> i64 {
+    let total_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("MemTotal:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<i64>().ok())
+        })
+        .unwrap_or(4 * 1024 * 1024);
+    (total_kb / 1024 - 512).max(DEMO_MEMORY_MB)
+}
+
+/// The storage free under `data`, in MB.
+fn local_storage_mb(data: &Path) -> i64 {
+    nix::sys::statvfs::statvfs(data)
+        .map(|stat| (stat.blocks_available() as i64 * stat.fragment_size() as i64) / (1024 * 1024))
+        .unwrap_or(10 * 1024)
+        .max(DEMO_STORAGE_MB)
+}
+
+fn local_server_name() -> String {
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_default();
+    berth_model::server::name(&host).unwrap_or_else(|_| "local".to_owned())
+}
+
+/// Creates the first-start accounts, or reads them back when they exist.
+pub async fn first_start(store: &Store, data: &Path) -> anyhow::Result<Option<FirstStart>> {
+    let path = credentials_path(data);
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok(Some(toml::from_str(&text).with_context(|| {
+            format!("{} is not a berth credentials file", path.display())
+        })?));
+    }
+    if store.user_exists("admin").await? {
+        return Ok(None);
+    }
+    let staff_password = passwords::generate();
+    store.create_staff("admin", &staff_password).await?;
+    let customer_password = passwords::generate();
+    let customer = store
+        .create_customer(NewCustomer {
+            username: "demo".into(),
+            password: customer_password.clone(),
+            email: "demo@example.com".into(),
+            company: Some("Demo".into()),
+            vat: None,
+        })
+        .await?;
+    let server = store
+        .add_server(NewServer {
+            name: local_server_name(),
+            address: "127.0.0.1".into(),
+            memory: local_memory_mb(),
+            storage: local_storage_mb(data),
+            ..NewServer::default()
+        })
+        .await?;
+    let container = store
+        .create_container(
+            customer.id,
+            server.id,
+            "demo",
+            DEMO_MEMORY_MB,
+            DEMO_STORAGE_MB,
+        )
+        .await?;
+    let first = FirstStart {
+        staff_username: "admin".into(),
+        staff_password,
+        customer_username: "demo".into(),
+        customer_password,
+        container_uid: container.summary.uid,
+    };
+    write_private(&path, &toml::to_string(&first)?)?;
+    Ok(Some(first))
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn banner(first: Option<&FirstStart>, api: SocketAddr, data: &Path) -> String {
+    let base = format!("http://{api}");
+    let Some(first) = first else {
+        return format!(
+            "berth is up: API on {base}/api (data in {}).\n\
+             The first-start credentials file is gone; reset a password with\n  \
+             cargo run -- admin --data {} customer passwd demo\n",
+            data.display(),
+            data.display()
+        );
+    };
+    let customer = format!("{}:{}", first.customer_username, first.customer_password);
+    let staff = format!("{}:{}", first.staff_username, first.staff_password);
+    let uid = first.container_uid;
+    format!(
+        "berth is up.\n\
+         \n  API        {base}/api   (staff API: {base}/v1/admin)\
+         \n  data       {data}\
+         \n  staff      {staff_user} / {staff_pass}\
+         \n  customer   {cust_user} / {cust_pass}   (container {uid})\
+         \n\nTry it:\
+         \n  curl -u {customer} {base}/api/me\
+         \n  curl -u {customer} {base}/api/containers\
+         \n  curl -u {customer} {base}/api/containers/{uid}\
+         \n  curl -u {customer} -X POST -d '{{\"note\": \"my first container\"}}' {base}/api/containers/{uid}\
+         \n  curl -u {customer} -X POST -d '{{\"name\": \"web\"}}' {base}/api/tags\
+         \n  curl -u {staff} {base}/v1/admin/servers\n",
+        data = data.display(),
+        staff_user = first.staff_username,
+        staff_pass = first.staff_password,
+        cust_user = first.customer_username,
+        cust_pass = first.customer_password,
+    )
+}
+
+/// Runs the platform until stopped.
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    let first = first_start(&store, &args.store.data).await?;
+    let listener = tokio::net::TcpListener::bind(args.api)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.api))?;
+    let address = listener.local_addr()?;
+    println!("{}", banner(first.as_ref(), address, &args.store.data));
+    berth_api::serve(store, listener, shutdown_signal()).await?;
+    Ok(())
+}
