@@ -110,6 +110,9 @@ impl Authenticator {
 
     /// The active user these credentials belong to, or 401.
     pub async fn authenticate(&self, credentials: &Credentials) -> Result<Login, ApiError> {
+        if berth_model::account::username(&credentials.username).is_err() {
+            return Err(ApiError::unauthorized());
+        }
         let login = self.store.login(&credentials.username).await?;
         let Some(login) = login.filter(|login| login.is_active) else {
             let password = credentials.password.clone();

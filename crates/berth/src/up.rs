@@ -194,7 +194,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.api))?;
     let address = listener.local_addr()?;
-    println!("{}", banner(first.as_ref(), address, &args.store.data));
+    // A closed stdout (`berth up | head`) must not stop the platform: ignore write errors.
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(
+            stdout,
+            "{}",
+            banner(first.as_ref(), address, &args.store.data)
+        );
+        let _ = stdout.flush();
+    }
     berth_api::serve(store, listener, shutdown_signal()).await?;
     Ok(())
 }

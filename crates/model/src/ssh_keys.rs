@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn options_are_allowed() {
         let line = format!("command=\"pysftpjail /containers/30001/www\" {ED25519}");
-        assert_eq!(parse_list(&[line.clone()]).expect("valid"), vec![line]);
+        assert_eq!(
+            parse_list(std::slice::from_ref(&line)).expect("valid"),
+            vec![line]
+        );
     }
 
     #[test]

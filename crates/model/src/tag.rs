@@ -19,13 +19,12 @@ pub fn name(value: &str) -> Result<String, ValidationError> {
     Ok(value)
 }
 
-/// Splits a `?tags=a,b` filter into its names, dropping empty ones.
+/// Splits a `?tags=a,b` filter into its names, dropping empty ones and ones no tag can
+/// have (control characters, over-long).
 pub fn filter_names(filter: &str) -> Vec<String> {
     filter
         .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
+        .filter_map(|candidate| name(candidate).ok())
         .collect()
 }
 
@@ -44,5 +43,6 @@ mod tests {
     fn filters_split_on_commas() {
         assert_eq!(filter_names("a, b,,c"), vec!["a", "b", "c"]);
         assert!(filter_names("").is_empty());
+        assert_eq!(filter_names("a,\u{0},b"), vec!["a", "b"]);
     }
 }

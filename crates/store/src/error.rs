@@ -23,7 +23,7 @@ pub enum StoreError {
     Capacity(#[from] CapacityError),
     /// The database failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// A migration could not be applied.
     #[error("migration {version} failed: {source}")]
     Migration {
@@ -35,6 +35,27 @@ pub enum StoreError {
     /// Cryptography failed (key generation or password hashing).
     #[error("crypto error: {0}")]
     Crypto(String),
+}
+
+/// SQLSTATE codes PostgreSQL gives for text it cannot store (a NUL byte, say): the client's
+/// input is at fault, not the database.
+const UNSTORABLE_TEXT: [&str; 2] = ["22021", "22P05"];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db
+                .code()
+                .is_some_and(|code| UNSTORABLE_TEXT.contains(&code.as_ref()))
+            {
+                return StoreError::Invalid(ValidationError::new(
+                    "input",
+                    "text must not contain NUL characters",
+                ));
+            }
+        }
+        StoreError::Database(error)
+    }
 }
 
 /// Results of the store.
@@ -49,6 +70,6 @@ pub(crate) fn conflict_on_unique(
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(message.into())
         }
-        _ => StoreError::Database(error),
+        _ => StoreError::from(error),
     }
 }

@@ -1,0 +1,221 @@
+//! `berth admin`: the staff's command line, on SQLite and on PostgreSQL.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sqlx::Connection;
+
+struct Admin {
+    args: Vec<String>,
+}
+
+impl Admin {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("admin")
+            .args(&self.args)
+            .args(args)
+            .env_remove("BERTH_DATABASE_URL")
+            .env_remove("BERTH_DATA")
+            .output()
+            .expect("berth runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "berth admin {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        serde_json::from_str(&self.ok(&with_json)).expect("JSON output")
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(!output.status.success(), "berth admin {args:?} should fail");
+        let stderr = String::from_utf8(output.stderr).expect("utf-8");
+        assert!(stderr.contains("error:"), "{stderr}");
+        stderr
+    }
+}
+
+fn exercise(admin: &Admin) {
+    let created = admin.json(&[
+        "customer",
+        "create",
+        "kratos",
+        "--email",
+        "k@example.com",
+        "--company",
+        "Sparta",
+    ]);
+    let password = created["password"].as_str().expect("generated password");
+    assert_eq!(password.len(), 20);
+    admin.ok(&["customer", "create", "zeus", "--password", "thunderbolt"]);
+    let table = admin.ok(&["customer", "list"]);
+    assert!(table.contains("USERNAME"), "{table}");
+    assert!(
+        table.contains("kratos") && table.contains("Sparta"),
+        "{table}"
+    );
+    admin.fails(&["customer", "create", "kratos", "--password", "whatever1"]);
+    admin.fails(&["customer", "create", "bad name"]);
+    let passwd = admin.json(&["customer", "passwd", "zeus"]);
+    assert!(passwd["password"].is_string());
+    admin.fails(&["customer", "passwd", "nobody"]);
+
+    let server = admin.json(&[
+        "server",
+        "add",
+        "node1",
+        "--address",
+        "192.0.2.10",
+        "--memory",
+        "2048",
+        "--storage",
+        "10000",
+    ]);
+    assert_eq!(server["free_memory"], 2048);
+    admin.fails(&[
+        "server",
+        "add",
+        "node1",
+        "--address",
+        "192.0.2.11",
+        "--memory",
+        "1",
+        "--storage",
+        "1",
+    ]);
+    admin.fails(&[
+        "server",
+        "add",
+        "node2",
+        "--address",
+        "nowhere",
+        "--memory",
+        "1",
+        "--storage",
+        "1",
+    ]);
+    assert!(admin.ok(&["server", "list"]).contains("192.0.2.10"));
+
+    let distro = admin.json(&["distro", "add", "bookworm", "--path", "/distros/bookworm"]);
+    assert_eq!(distro["name"], "bookworm");
+    assert_eq!(
+        admin.json(&["distro", "list"])[0]["path"],
+        "/distros/bookworm"
+    );
+
+    let uid: i64 = admin
+        .ok(&[
+            "container",
+            "create",
+            "--customer",
+            "kratos",
+            "--server",
+            "node1",
+            "--name",
+            "web",
+            "--memory",
+            "1024",
+            "--storage",
+            "4096",
+        ])
+        .trim()
+        .parse()
+        .expect("the uid");
+    assert!(uid > 30_000);
+    let full = admin.fails(&[
+        "container",
+        "create",
+        "--customer",
+        "kratos",
+        "--server",
+        "node1",
+        "--name",
+        "big",
+        "--memory",
+        "1025",
+        "--storage",
+        "1",
+    ]);
+    assert!(full.contains("not enough memory"), "{full}");
+    admin.fails(&[
+        "container",
+        "create",
+        "--customer",
+        "ghost",
+        "--server",
+        "node1",
+        "--name",
+        "x",
+        "--memory",
+        "1",
+        "--storage",
+        "1",
+    ]);
+    let resized = admin.json(&["container", "resize", &uid.to_string(), "--memory", "2048"]);
+    assert_eq!(resized["memory"], 2048);
+    admin.fails(&["container", "resize", &uid.to_string(), "--memory", "2049"]);
+    admin.fails(&["container", "resize", &uid.to_string()]);
+    let list = admin.json(&["container", "list"]);
+    assert_eq!(list[0]["uid"], uid);
+    assert_eq!(list[0]["customer"], "kratos");
+    assert!(admin.ok(&["container", "list"]).contains("kratos"));
+    admin.ok(&["container", "delete", &uid.to_string()]);
+    admin.fails(&["container", "delete", &uid.to_string()]);
+    assert_eq!(admin.json(&["server", "list"])[0]["used_memory"], 0);
+}
+
+#[test]
+fn admin_cli_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let admin = Admin {
+        args: vec!["--data".into(), dir.path().display().to_string()],
+    };
+    exercise(&admin);
+    assert!(dir.path().join("berth.db").exists());
+}
+
+#[tokio::test]
+async fn admin_cli_on_postgres() {
+    sqlx::any::install_default_drivers();
+    let server = std::env::var("BERTH_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let name = format!("berth_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::AnyConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL is reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let admin = Admin {
+        args: vec![
+            "--data".into(),
+            dir.path().display().to_string(),
+            "--database-url".into(),
+            format!("{server}/{name}"),
+        ],
+    };
+    tokio::task::spawn_blocking(move || exercise(&admin))
+        .await
+        .expect("the CLI exercise passes");
+    assert!(
+        !dir.path().join("berth.db").exists(),
+        "PostgreSQL, not SQLite, was used"
+    );
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .expect("drop database");
+}

@@ -1,0 +1,115 @@
+//! `berth up`: the platform in one command; the curl commands it prints answer, and a
+//! restart reuses the same accounts.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running `berth up`, killed when dropped. Its stdout is closed after the banner, as
+/// when piped into `head`: berth must keep serving.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `berth up` on a free port and returns it with the lines of its banner.
+fn start(data: &std::path::Path) -> (Running, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--data"])
+        .arg(data)
+        .args(["--api", "127.0.0.1:0"])
+        .env_remove("BERTH_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("berth up starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).expect("banner line") == 0 {
+            panic!("berth up exited early: {lines:#?}");
+        }
+        let done = line.contains("/v1/admin/servers");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    drop(stdout);
+    (Running(child), lines)
+}
+
+/// Runs one printed `curl -u U:P [-X POST -d 'BODY'] URL` line with reqwest.
+async fn run_curl(line: &str) -> (u16, serde_json::Value) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], "curl", "{line}");
+    let (user, password) = words[2].split_once(':').expect("user:password");
+    let url = *words.last().expect("url");
+    let client = reqwest::Client::new();
+    let request = if let Some(start) = line.find("-d '") {
+        let body =
+            &line[start + 4..line[start + 4..].find('\'').expect("closing quote") + start + 4];
+        client.post(url).body(body.to_owned())
+    } else {
+        client.get(url)
+    };
+    let response = request
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("berth-data");
+    let (first, banner) = start(&data);
+    let curls: Vec<String> = banner
+        .iter()
+        .map(|line| line.trim().to_owned())
+        .filter(|line| line.starts_with("curl "))
+        .collect();
+    assert!(curls.len() >= 5, "{banner:#?}");
+    for curl in &curls {
+        let (status, body) = run_curl(curl).await;
+        assert!(
+            (200..300).contains(&status),
+            "{curl} answered {status}: {body}"
+        );
+    }
+    let (_, me) = run_curl(&curls[0]).await;
+    assert_eq!(me["containers"].as_array().expect("containers").len(), 1);
+    drop(first);
+
+    let (_second, again) = start(&data);
+    let credentials = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|line| line.starts_with("  staff ") || line.starts_with("  customer "))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(credentials(&banner), credentials(&again));
+    let curl = again
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("curl ") && line.ends_with("/api/me"))
+        .expect("a /api/me command");
+    let (status, me) = run_curl(curl).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        me["containers"].as_array().expect("containers").len(),
+        1,
+        "no duplicate demo container"
+    );
+    let mode = std::fs::metadata(data.join("credentials.toml")).expect("credentials file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+}
