@@ -15,6 +15,8 @@ pub struct Cli {
 enum Command {
     /// Print the version and exit.
     Version,
+    /// Run the HTTP/HTTPS router that uWSGI vassals subscribe to.
+    Router(crate::router::RouterArgs),
 }
 
 impl Cli {
@@ -25,6 +27,7 @@ impl Cli {
                 println!("berth {}", env!("CARGO_PKG_VERSION"));
                 Ok(())
             }
+            Command::Router(args) => args.run(),
         }
     }
 }

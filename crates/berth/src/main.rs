@@ -1,6 +1,7 @@
 //! The `berth` binary: every part of the platform behind clap subcommands.
 
 mod cli;
+mod router;
 
 use clap::Parser;
 
