@@ -16,7 +16,7 @@ enum Command {
     /// Print the version and exit.
     Version,
     /// Run the HTTP/HTTPS router that uWSGI vassals subscribe to.
-    Router(crate::router::RouterArgs),
+    Router(Box<crate::router::RouterArgs>),
 }
 
 impl Cli {

@@ -44,7 +44,11 @@ pub struct RouterArgs {
     #[arg(long, env = "BERTH_ROUTER_BALANCING", default_value = "round-robin")]
     balancing: Balancing,
     /// Seconds without an announce after which a node is dropped.
-    #[arg(long, env = "BERTH_ROUTER_SUBSCRIPTION_TOLERANCE", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "BERTH_ROUTER_SUBSCRIPTION_TOLERANCE",
+        default_value_t = 30
+    )]
     subscription_tolerance: u64,
     /// Seconds a signed packet's `unix` may differ from the router's clock.
     #[arg(long, env = "BERTH_ROUTER_SIGN_TOLERANCE", default_value_t = 300)]
@@ -98,8 +102,16 @@ impl RouterArgs {
             for (what, addr) in [
                 ("http", a.http.map(|x| x.to_string())),
                 ("https", a.https.map(|x| x.to_string())),
-                ("subscriptions (udp)", a.subscription_udp.map(|x| x.to_string())),
-                ("subscriptions (unix)", a.subscription_unix.as_ref().map(|p| p.display().to_string())),
+                (
+                    "subscriptions (udp)",
+                    a.subscription_udp.map(|x| x.to_string()),
+                ),
+                (
+                    "subscriptions (unix)",
+                    a.subscription_unix
+                        .as_ref()
+                        .map(|p| p.display().to_string()),
+                ),
                 ("stats", a.stats.map(|x| x.to_string())),
             ] {
                 if let Some(addr) = addr {

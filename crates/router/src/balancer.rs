@@ -48,12 +48,15 @@ fn wrr(nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
         n.wrr_credit.fetch_sub(1, Ordering::Relaxed);
         return Some(n.clone());
     }
-    let min = live().map(|n| n.weight.load(Ordering::Relaxed)).min()?.max(1);
+    let min = live()
+        .map(|n| n.weight.load(Ordering::Relaxed))
+        .min()?
+        .max(1);
     for n in live() {
         n.wrr_credit
             .store(n.weight.load(Ordering::Relaxed) / min, Ordering::Relaxed);
     }
-    let last = live().last()?;
+    let last = live().next_back()?;
     let credit = last.wrr_credit.load(Ordering::Relaxed);
     last.wrr_credit
         .store(credit.saturating_sub(1), Ordering::Relaxed);

@@ -152,7 +152,10 @@ mod tests {
         };
         let v = vars(req, Some(&tls));
         let names: Vec<&str> = v.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(&names[..4], ["REQUEST_METHOD", "PATH_INFO", "REQUEST_URI", "QUERY_STRING"]);
+        assert_eq!(
+            &names[..4],
+            ["REQUEST_METHOD", "PATH_INFO", "REQUEST_URI", "QUERY_STRING"]
+        );
         let get = |k: &str| v.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("PATH_INFO"), Some("/p a/th"));
         assert_eq!(get("QUERY_STRING"), Some("q=1&r=%20"));

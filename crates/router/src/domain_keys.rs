@@ -145,10 +145,16 @@ pub async fn follow_control_plane(
                             (Some(name), Ok(k)) => {
                                 map.insert(name, k);
                             }
-                            _ => tracing::warn!(domain = %d.name, "control plane sent an unusable domain key"),
+                            _ => {
+                                tracing::warn!(domain = %d.name, "control plane sent an unusable domain key")
+                            }
                         }
                     }
-                    tracing::info!(revision = answer.revision, domains = map.len(), "domain keys updated");
+                    tracing::info!(
+                        revision = answer.revision,
+                        domains = map.len(),
+                        "domain keys updated"
+                    );
                     keys.replace(answer.revision, map);
                 }
             }
@@ -170,7 +176,10 @@ mod tests {
 
     #[test]
     fn file_names_are_sanitised_like_uwsgi() {
-        assert_eq!(pem_file_name("test.uwsgi.it:8000"), "test.uwsgi.it_8000.pem");
+        assert_eq!(
+            pem_file_name("test.uwsgi.it:8000"),
+            "test.uwsgi.it_8000.pem"
+        );
         assert_eq!(pem_file_name(".example.org"), ".example.org.pem");
         assert_eq!(pem_file_name("../etc/x"), ".._etc_x.pem");
     }

@@ -49,7 +49,10 @@ mod tests {
 
     #[test]
     fn keys_are_lower_case_without_port() {
-        assert_eq!(routing_key("Example.ORG:8080").as_deref(), Some("example.org"));
+        assert_eq!(
+            routing_key("Example.ORG:8080").as_deref(),
+            Some("example.org")
+        );
         assert_eq!(routing_key(".Wild.org").as_deref(), Some(".wild.org"));
         assert_eq!(routing_key("[::1]:80").as_deref(), Some("[::1]"));
         assert_eq!(routing_key(""), None);
@@ -62,7 +65,10 @@ mod tests {
     #[test]
     fn dotsplit_walks_suffixes_keeping_the_dot() {
         let names: Vec<_> = dotsplit("a.b.example.org").collect();
-        assert_eq!(names, ["a.b.example.org", ".b.example.org", ".example.org", ".org"]);
+        assert_eq!(
+            names,
+            ["a.b.example.org", ".b.example.org", ".example.org", ".org"]
+        );
         let names: Vec<_> = dotsplit("a.b.c.d.e.f.g").collect();
         assert_eq!(names.len(), DOTSPLIT_MAX);
         assert_eq!(names[4], ".e.f.g");

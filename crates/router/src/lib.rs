@@ -95,7 +95,10 @@ pub struct Router {
     subs: Arc<Subscriptions>,
 }
 
-async fn tcp(what: &'static str, addr: SocketAddr) -> Result<(TcpListener, SocketAddr), RouterError> {
+async fn tcp(
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<(TcpListener, SocketAddr), RouterError> {
     let bind_err = |source| RouterError::Bind {
         what,
         addr: addr.to_string(),
@@ -139,7 +142,8 @@ impl Router {
                 let default = tls::default_config(&h.cert, &h.key)?;
                 let (l, local) = tcp("HTTPS listener", h.addr).await?;
                 addrs.https = Some(local);
-                let acceptor = TlsAcceptor::new(default, table.clone(), config.timeouts.tls_handshake);
+                let acceptor =
+                    TlsAcceptor::new(default, table.clone(), config.timeouts.tls_handshake);
                 Some((l, acceptor))
             }
             None => None,
@@ -204,7 +208,12 @@ impl Router {
             tasks.spawn(listener::serve_http(l, self.proxy.clone(), stop.clone()));
         }
         if let Some((l, acceptor)) = self.https {
-            tasks.spawn(listener::serve_https(l, self.proxy.clone(), acceptor, stop.clone()));
+            tasks.spawn(listener::serve_https(
+                l,
+                self.proxy.clone(),
+                acceptor,
+                stop.clone(),
+            ));
         }
         if let Some(s) = self.udp {
             tasks.spawn(subscription::serve_udp(s, self.subs.clone(), stop.clone()));
@@ -213,9 +222,16 @@ impl Router {
             tasks.spawn(subscription::serve_unix(s, self.subs.clone(), stop.clone()));
         }
         if let Some(l) = self.stats {
-            tasks.spawn(stats::serve(l, self.proxy.clone(), self.subs.clone(), stop.clone()));
+            tasks.spawn(stats::serve(
+                l,
+                self.proxy.clone(),
+                self.subs.clone(),
+                stop.clone(),
+            ));
         }
-        if let (Some(plane), Some(keys)) = (self.config.control_plane.clone(), self.subs.keys.clone()) {
+        if let (Some(plane), Some(keys)) =
+            (self.config.control_plane.clone(), self.subs.keys.clone())
+        {
             tasks.spawn(domain_keys::follow_control_plane(keys, plane, stop.clone()));
         }
         tasks.spawn(subscription::expire_loop(
@@ -235,7 +251,10 @@ impl Router {
 }
 
 /// Bind and serve in one call: what `berth router` does.
-pub async fn run(config: RouterConfig, shutdown: impl Future<Output = ()>) -> Result<(), RouterError> {
+pub async fn run(
+    config: RouterConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RouterError> {
     Router::bind(config).await?.serve(shutdown).await
 }
 

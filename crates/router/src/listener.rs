@@ -59,8 +59,11 @@ async fn serve_connection<I>(
 }
 
 /// Accept until shutdown; `on_accept` makes the task for each connection.
-async fn accept_loop<F, Fut>(listener: TcpListener, mut shutdown: watch::Receiver<bool>, mut on_accept: F)
-where
+async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    mut on_accept: F,
+) where
     F: FnMut(tokio::net::TcpStream, std::net::SocketAddr, Alive) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {

@@ -111,10 +111,18 @@ mod tests {
             read_pem(p, Sender::Unix { uid: None }),
             Err(PemSourceError::NoCredentials)
         ));
-        assert_eq!(read_pem(p, Sender::Unix { uid: Some(me) }).expect("own file"), b"x");
+        assert_eq!(
+            read_pem(p, Sender::Unix { uid: Some(me) }).expect("own file"),
+            b"x"
+        );
         let stranger = if me == 12345 { 12346 } else { 12345 };
         assert!(matches!(
-            read_pem(p, Sender::Unix { uid: Some(stranger) }),
+            read_pem(
+                p,
+                Sender::Unix {
+                    uid: Some(stranger)
+                }
+            ),
             Err(PemSourceError::NotOwner { .. })
         ));
     }

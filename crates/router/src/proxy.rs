@@ -139,7 +139,11 @@ impl Proxy {
         Ok(self.forward(&conn, req).await)
     }
 
-    async fn forward(&self, conn: &ClientConn, mut req: Request<Incoming>) -> Response<ResponseBody> {
+    async fn forward(
+        &self,
+        conn: &ClientConn,
+        mut req: Request<Incoming>,
+    ) -> Response<ResponseBody> {
         let host = req
             .headers()
             .get(header::HOST)
@@ -147,7 +151,10 @@ impl Proxy {
             .map(str::to_owned)
             .or_else(|| req.uri().authority().map(|a| a.to_string()));
         let Some((host, key)) = host.and_then(|h| routing_key(&h).map(|k| (h, k))) else {
-            return page(StatusCode::BAD_REQUEST, "The request has no valid Host header.");
+            return page(
+                StatusCode::BAD_REQUEST,
+                "The request has no valid Host header.",
+            );
         };
 
         let mut failures = 0;
@@ -160,7 +167,10 @@ impl Proxy {
                         &format!("No site is served for the host \u{201c}{key}\u{201d} here."),
                     );
                 }
-                return page(StatusCode::BAD_GATEWAY, "No backend of this site could be reached.");
+                return page(
+                    StatusCode::BAD_GATEWAY,
+                    "No backend of this site could be reached.",
+                );
             };
             match open(&node, &self.timeouts).await {
                 Ok(c) => break (slot, node, c),
@@ -182,11 +192,11 @@ impl Proxy {
         };
 
         let domain_tls = slot.tls();
-        let cert_verified_here = conn
-            .tls
-            .as_ref()
-            .is_some_and(|t| t.domain.as_deref() == Some(slot.key.as_str()) && t.client_cert.is_some());
-        if domain_tls.is_some_and(|t| t.client_auth == ClientAuth::Mandatory) && !cert_verified_here {
+        let cert_verified_here = conn.tls.as_ref().is_some_and(|t| {
+            t.domain.as_deref() == Some(slot.key.as_str()) && t.client_cert.is_some()
+        });
+        if domain_tls.is_some_and(|t| t.client_auth == ClientAuth::Mandatory) && !cert_verified_here
+        {
             return page(
                 StatusCode::FORBIDDEN,
                 "This site requires a client certificate: connect over HTTPS with its name as SNI and present one.",
@@ -197,7 +207,8 @@ impl Proxy {
         Counters::add(&node.counters.requests, 1);
         Counters::add(&slot.counters.requests, 1);
 
-        let wants_upgrade = req.version() == Version::HTTP_11 && req.headers().contains_key(header::UPGRADE);
+        let wants_upgrade =
+            req.version() == Version::HTTP_11 && req.headers().contains_key(header::UPGRADE);
         let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut req));
         let (parts, body) = req.into_parts();
         let body = RequestCounter::boxed(body, node.clone(), slot.clone());
@@ -210,16 +221,17 @@ impl Proxy {
                     tls: conn.tls.as_ref(),
                     client_cert_applies: cert_verified_here,
                 };
-                let packet = match cgi::uwsgi_packet(&parts, &host, c, node.modifier1, node.modifier2) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::info!(error = %e, "request vars too large for uwsgi");
-                        return page(
-                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                            "The request headers do not fit a uwsgi packet (64 KiB).",
-                        );
-                    }
-                };
+                let packet =
+                    match cgi::uwsgi_packet(&parts, &host, c, node.modifier1, node.modifier2) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            tracing::info!(error = %e, "request vars too large for uwsgi");
+                            return page(
+                                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                                "The request headers do not fit a uwsgi packet (64 KiB).",
+                            );
+                        }
+                    };
                 let sender = match upstream::handshake(UwsgiStream::new(stream, packet)).await {
                     Ok(s) => s,
                     Err(e) => return self.upstream_failed(&slot, &node, &e.to_string()),
@@ -244,7 +256,12 @@ impl Proxy {
             Connected::Http(sender) => {
                 let mut r = Request::from_parts(parts, body);
                 *r.version_mut() = Version::HTTP_11;
-                let pq = r.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+                let pq = r
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/")
+                    .to_owned();
                 *r.uri_mut() = match pq.parse() {
                     Ok(u) => u,
                     Err(_) => return page(StatusCode::BAD_REQUEST, "Bad request target."),
@@ -273,14 +290,21 @@ impl Proxy {
         };
 
         let mut sender = sender;
-        let sent = tokio::time::timeout(self.timeouts.upstream_response, sender.send_request(upstream_req)).await;
+        let sent = tokio::time::timeout(
+            self.timeouts.upstream_response,
+            sender.send_request(upstream_req),
+        )
+        .await;
         let mut resp = match sent {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => return self.upstream_failed(&slot, &node, &e.to_string()),
             Err(_) => {
                 Counters::add(&node.counters.errors, 1);
                 Counters::add(&slot.counters.errors, 1);
-                return page(StatusCode::GATEWAY_TIMEOUT, "The site did not answer in time.");
+                return page(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "The site did not answer in time.",
+                );
             }
         };
 
@@ -299,7 +323,12 @@ impl Proxy {
                     }
                 });
                 let (parts, _) = resp.into_parts();
-                return Response::from_parts(parts, http_body_util::Empty::new().map_err(|never| match never {}).boxed());
+                return Response::from_parts(
+                    parts,
+                    http_body_util::Empty::new()
+                        .map_err(|never| match never {})
+                        .boxed(),
+                );
             }
         }
 
@@ -316,6 +345,9 @@ impl Proxy {
         tracing::warn!(key = %slot.key, address = %node.address, error, "upstream request failed");
         Counters::add(&node.counters.errors, 1);
         Counters::add(&slot.counters.errors, 1);
-        page(StatusCode::BAD_GATEWAY, "The site's backend failed to answer.")
+        page(
+            StatusCode::BAD_GATEWAY,
+            "The site's backend failed to answer.",
+        )
     }
 }

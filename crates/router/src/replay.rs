@@ -68,7 +68,9 @@ impl ReplayGuard {
         let Ok(mut last) = self.last.lock() else {
             return Err(ReplayError::Missing);
         };
-        let entry = last.entry((key.to_owned(), address.to_owned())).or_insert(0);
+        let entry = last
+            .entry((key.to_owned(), address.to_owned()))
+            .or_insert(0);
         if unix <= *entry {
             return Err(ReplayError::NotNewer { unix, last: *entry });
         }

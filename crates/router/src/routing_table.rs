@@ -260,7 +260,10 @@ mod tests {
         let t = RoutingTable::new(Balancing::WeightedRoundRobin);
         assert_eq!(t.subscribe("a.org", announce("/1", 1)), Subscribed::NewSlot);
         assert_eq!(t.subscribe("a.org", announce("/2", 1)), Subscribed::NewNode);
-        assert_eq!(t.subscribe("a.org", announce("/1", 1)), Subscribed::Refreshed);
+        assert_eq!(
+            t.subscribe("a.org", announce("/1", 1)),
+            Subscribed::Refreshed
+        );
         assert_eq!(t.slot("a.org").map(|s| s.nodes().len()), Some(2));
         assert!(t.unsubscribe("a.org", "/1"));
         assert!(!t.unsubscribe("a.org", "/1"));

@@ -141,32 +141,72 @@ pub fn prometheus(stats: &RouterStats) -> String {
     let mut out = String::with_capacity(4096);
     let _ = writeln!(out, "# HELP berth_router_not_found_total Requests for hosts with no live node.\n# TYPE berth_router_not_found_total counter\nberth_router_not_found_total {}", stats.not_found);
     let _ = writeln!(out, "# HELP berth_router_subscriptions_total Subscription packets by outcome.\n# TYPE berth_router_subscriptions_total counter");
-    let _ = writeln!(out, "berth_router_subscriptions_total{{outcome=\"accepted\"}} {}", stats.subscriptions_accepted);
-    let _ = writeln!(out, "berth_router_subscriptions_total{{outcome=\"refused\"}} {}", stats.subscriptions_refused);
+    let _ = writeln!(
+        out,
+        "berth_router_subscriptions_total{{outcome=\"accepted\"}} {}",
+        stats.subscriptions_accepted
+    );
+    let _ = writeln!(
+        out,
+        "berth_router_subscriptions_total{{outcome=\"refused\"}} {}",
+        stats.subscriptions_refused
+    );
     let _ = writeln!(out, "# HELP berth_router_domains Subscribed domains.\n# TYPE berth_router_domains gauge\nberth_router_domains {}", stats.subscriptions.len());
-    type Metric = (&'static str, &'static str, fn(&DomainStats) -> u64, fn(&NodeStats) -> u64);
+    type Metric = (
+        &'static str,
+        &'static str,
+        fn(&DomainStats) -> u64,
+        fn(&NodeStats) -> u64,
+    );
     let metrics: [Metric; 4] = [
-        ("requests", "Requests routed", |d| d.requests, |n| n.requests),
-        ("bytes_in", "Request body bytes received", |d| d.rx, |n| n.rx),
+        (
+            "requests",
+            "Requests routed",
+            |d| d.requests,
+            |n| n.requests,
+        ),
+        (
+            "bytes_in",
+            "Request body bytes received",
+            |d| d.rx,
+            |n| n.rx,
+        ),
         ("bytes_out", "Response body bytes sent", |d| d.tx, |n| n.tx),
         ("errors", "Failed requests", |d| d.errors, |n| n.errors),
     ];
     for (name, help, by_domain, by_node) in metrics {
         let _ = writeln!(out, "# HELP berth_router_domain_{name}_total {help}, per domain.\n# TYPE berth_router_domain_{name}_total counter");
         for d in &stats.subscriptions {
-            let _ = writeln!(out, "berth_router_domain_{name}_total{{domain=\"{}\"}} {}", label(&d.key), by_domain(d));
+            let _ = writeln!(
+                out,
+                "berth_router_domain_{name}_total{{domain=\"{}\"}} {}",
+                label(&d.key),
+                by_domain(d)
+            );
         }
         let _ = writeln!(out, "# HELP berth_router_node_{name}_total {help}, per node.\n# TYPE berth_router_node_{name}_total counter");
         for d in &stats.subscriptions {
             for n in &d.nodes {
-                let _ = writeln!(out, "berth_router_node_{name}_total{{domain=\"{}\",node=\"{}\"}} {}", label(&d.key), label(&n.name), by_node(n));
+                let _ = writeln!(
+                    out,
+                    "berth_router_node_{name}_total{{domain=\"{}\",node=\"{}\"}} {}",
+                    label(&d.key),
+                    label(&n.name),
+                    by_node(n)
+                );
             }
         }
     }
     let _ = writeln!(out, "# HELP berth_router_node_in_flight Requests in flight per node.\n# TYPE berth_router_node_in_flight gauge");
     for d in &stats.subscriptions {
         for n in &d.nodes {
-            let _ = writeln!(out, "berth_router_node_in_flight{{domain=\"{}\",node=\"{}\"}} {}", label(&d.key), label(&n.name), n.in_flight);
+            let _ = writeln!(
+                out,
+                "berth_router_node_in_flight{{domain=\"{}\",node=\"{}\"}} {}",
+                label(&d.key),
+                label(&n.name),
+                n.in_flight
+            );
         }
     }
     out
@@ -175,7 +215,11 @@ pub fn prometheus(stats: &RouterStats) -> String {
 fn respond(proxy: &Proxy, subs: &Subscriptions, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let stats = snapshot(proxy, subs);
     let (status, content_type, body) = match req.uri().path() {
-        "/metrics" => (StatusCode::OK, "text/plain; version=0.0.4", prometheus(&stats)),
+        "/metrics" => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            prometheus(&stats),
+        ),
         "/" | "/stats.json" => (
             StatusCode::OK,
             "application/json",

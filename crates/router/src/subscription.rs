@@ -104,8 +104,13 @@ impl Subscriptions {
         if !public.verify(&signature.signed_bytes, &signature.signature) {
             return Err(Refused::BadSignature(sub.key.clone()));
         }
-        self.replay
-            .check_and_record(key, &sub.address, sub.unix, now_unix(), self.sign_tolerance)?;
+        self.replay.check_and_record(
+            key,
+            &sub.address,
+            sub.unix,
+            now_unix(),
+            self.sign_tolerance,
+        )?;
         Ok(())
     }
 
@@ -145,7 +150,14 @@ impl Subscriptions {
         }
         if outcome != Subscribed::Refreshed {
             if let Some(path) = &sub.notify {
-                notify(path, sender, &format!("[subscription ack] {} => new node: {}", sub.key, sub.address));
+                notify(
+                    path,
+                    sender,
+                    &format!(
+                        "[subscription ack] {} => new node: {}",
+                        sub.key, sub.address
+                    ),
+                );
             }
         }
         if let (Some(k), Some(c)) = (&sub.sni_key, &sub.sni_crt) {
@@ -157,7 +169,9 @@ impl Subscriptions {
                             tracing::info!(%key, "added SSL context for {key}");
                         }
                     }
-                    Err(e) => tracing::warn!(%key, error = %e, "SNI certificate of the subscription not used"),
+                    Err(e) => {
+                        tracing::warn!(%key, error = %e, "SNI certificate of the subscription not used")
+                    }
                 }
             }
         }
@@ -174,7 +188,12 @@ enum SniError {
     Tls(#[from] TlsError),
 }
 
-fn domain_tls(key: &str, crt: &str, ca: Option<&str>, sender: Sender) -> Result<DomainTls, SniError> {
+fn domain_tls(
+    key: &str,
+    crt: &str,
+    ca: Option<&str>,
+    sender: Sender,
+) -> Result<DomainTls, SniError> {
     let key_pem = read_pem(key, sender)?;
     let crt_pem = read_pem(crt, sender)?;
     let ca = match ca {
@@ -210,7 +229,11 @@ fn notify(path: &str, sender: Sender, message: &str) {
 }
 
 /// Serve subscriptions arriving on UDP until `shutdown` turns true.
-pub async fn serve_udp(sock: UdpSocket, subs: Arc<Subscriptions>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_udp(
+    sock: UdpSocket,
+    subs: Arc<Subscriptions>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         tokio::select! {
@@ -237,7 +260,10 @@ pub fn bind_unix(path: &Path) -> std::io::Result<UnixDatagram> {
     Ok(sock)
 }
 
-fn recv_with_uid(sock: &UnixDatagram, buf: &mut [u8]) -> std::io::Result<(usize, Option<u32>, bool)> {
+fn recv_with_uid(
+    sock: &UnixDatagram,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, Option<u32>, bool)> {
     let mut iov = [std::io::IoSliceMut::new(buf)];
     let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
     let msg = recvmsg::<UnixAddr>(
@@ -259,7 +285,11 @@ fn recv_with_uid(sock: &UnixDatagram, buf: &mut [u8]) -> std::io::Result<(usize,
 }
 
 /// Serve subscriptions arriving on the unix socket until `shutdown` turns true.
-pub async fn serve_unix(sock: UnixDatagram, subs: Arc<Subscriptions>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_unix(
+    sock: UnixDatagram,
+    subs: Arc<Subscriptions>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         let received = tokio::select! {

@@ -219,6 +219,8 @@ impl TlsAcceptor {
         };
         tokio::time::timeout(self.handshake_timeout, handshake)
             .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out"))?
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+            })?
     }
 }

@@ -251,7 +251,9 @@ mod tests {
     async fn head_is_replaced_by_the_packet() {
         let (a, mut b) = UnixStream::pair().expect("pair");
         let mut s = UwsgiStream::new(UpstreamStream::Unix(a), b"PKT".to_vec());
-        s.write_all(b"POST / HTTP/1.1\r\nhost: x\r").await.expect("w");
+        s.write_all(b"POST / HTTP/1.1\r\nhost: x\r")
+            .await
+            .expect("w");
         s.write_all(b"\n\r\nbody").await.expect("w");
         s.flush().await.expect("flush");
         drop(s);

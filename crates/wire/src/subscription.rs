@@ -328,7 +328,9 @@ mod tests {
             Err(WireError::UnknownSubscriptionKind(7))
         );
         let long = "x".repeat(256);
-        let b = Subscription::new(long, "127.0.0.1:1").encode().expect("encode");
+        let b = Subscription::new(long, "127.0.0.1:1")
+            .encode()
+            .expect("encode");
         assert_eq!(Subscription::parse(&b), Err(WireError::BadKey));
         let b = Subscription::new("a", "").encode().expect("encode");
         assert_eq!(Subscription::parse(&b), Err(WireError::BadAddress));
@@ -347,15 +349,18 @@ mod tests {
         bytes.extend_from_slice(&[9, 0, b'x']);
         let len = u16::try_from(bytes.len() - 4).expect("fits");
         bytes[1..3].copy_from_slice(&len.to_le_bytes());
-        assert_eq!(Subscription::parse(&bytes).expect("parse").key, "test.local:8080");
+        assert_eq!(
+            Subscription::parse(&bytes).expect("parse").key,
+            "test.local:8080"
+        );
     }
 
     #[test]
     fn signed_round_trip_covers_the_body_before_sign() {
         let mut rng = rsa::rand_core::OsRng;
         let private = rsa::RsaPrivateKey::new(&mut rng, 1024).expect("key");
-        let pem = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&private, Default::default())
-            .expect("pem");
+        let pem =
+            rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&private, Default::default()).expect("pem");
         let key = SigningKey::from_pem(&pem).expect("signing key");
         let mut sub = Subscription::new("secure.local", "/run/s.sock");
         sub.sni_ca = Some("!/ca.pem".into());
@@ -373,7 +378,10 @@ mod tests {
 
         sub.kind = SubscriptionKind::Unsubscribe;
         let bytes = sub.encode_signed(&key, 1_700_000_000).expect("sign");
-        assert_eq!(Subscription::parse(&bytes).expect("parse").unix, Some(1_700_000_001));
+        assert_eq!(
+            Subscription::parse(&bytes).expect("parse").unix,
+            Some(1_700_000_001)
+        );
     }
 
     #[test]

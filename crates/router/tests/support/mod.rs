@@ -125,7 +125,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -142,8 +145,22 @@ impl Apps {
         std::fs::write(
             dir.path().join("app.py"),
             r#"import os
+import uwsgi
 def application(env, start_response):
-    body = env['wsgi.input'].read(int(env.get('CONTENT_LENGTH') or 0))
+    if env.get('PATH_INFO') == '/ws':
+        uwsgi.websocket_handshake()
+        msg = uwsgi.websocket_recv()
+        uwsgi.websocket_send(b'echo:' + msg)
+        return []
+    if env.get('HTTP_TRANSFER_ENCODING') == 'chunked':
+        body = b''
+        while True:
+            chunk = uwsgi.chunked_read()
+            if not chunk:
+                break
+            body += chunk
+    else:
+        body = env['wsgi.input'].read(int(env.get('CONTENT_LENGTH') or 0))
     out = ('%s|%s|%s|' % (os.environ.get('APP_NAME', 'py'), env.get('HTTPS_DN', ''), env.get('PATH_INFO', ''))).encode() + body
     start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(out)))])
     return [out]
@@ -208,7 +225,10 @@ impl Vassal {
 
     /// Start a prepared `uwsgi` command.
     pub fn spawn(mut cmd: Command, name: &str) -> Vassal {
-        let log = std::env::temp_dir().join(format!("berth-router-test-{name}-{}.log", std::process::id()));
+        let log = std::env::temp_dir().join(format!(
+            "berth-router-test-{name}-{}.log",
+            std::process::id()
+        ));
         let log = std::fs::File::create(&log).expect("log file");
         let err = log.try_clone().expect("log file");
         cmd.stdin(Stdio::null()).stdout(log).stderr(err);
@@ -249,10 +269,14 @@ impl Drop for Vassal {
 
 /// Wait until `host` routes to an app named `name` (the first field of its answer).
 pub async fn wait_for_app(router: &TestRouter, host: &str, name: &str) {
-    eventually(&format!("{host} to reach {name}"), Duration::from_secs(20), || async {
-        let (status, body) = router.get(host, "/").await;
-        (status == 200 && body.split('|').next() == Some(name)).then_some(())
-    })
+    eventually(
+        &format!("{host} to reach {name}"),
+        Duration::from_secs(20),
+        || async {
+            let (status, body) = router.get(host, "/").await;
+            (status == 200 && body.split('|').next() == Some(name)).then_some(())
+        },
+    )
     .await
 }
 
@@ -279,7 +303,9 @@ impl TestCa {
         let key = rcgen::KeyPair::generate().expect("ca key");
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
         let cert = params.self_signed(&key).expect("ca cert");
         TestCa { cert, key }
     }
@@ -290,7 +316,10 @@ impl TestCa {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let params = rcgen::CertificateParams::new(names).expect("params");
         let cert = params.signed_by(&key, &self.cert, &self.key).expect("cert");
-        let (crt_path, key_path) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
+        let (crt_path, key_path) = (
+            dir.join(format!("{stem}.crt")),
+            dir.join(format!("{stem}.key")),
+        );
         std::fs::write(&crt_path, cert.pem()).expect("write crt");
         std::fs::write(&key_path, key.serialize_pem()).expect("write key");
         (crt_path, key_path)
@@ -301,8 +330,12 @@ impl TestCa {
         let key = rcgen::KeyPair::generate().expect("key");
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(rcgen::DnType::OrganizationName, "Berth");
-        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Berth");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
         let cert = params.signed_by(&key, &self.cert, &self.key).expect("cert");
         format!("{}{}", cert.pem(), key.serialize_pem())
