@@ -18,7 +18,7 @@ run_one() {
     mkdir -p "corpus/$t"
     if cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$2" -max_len=65600 \
         >"logs/$t.log" 2>&1; then
-        echo "$t: $(grep -Eo '#[0-9]+ *DONE.*' "logs/$t.log" | tail -1) — no crash in $2 s"
+        echo "$t: $(grep -E '^Done' "logs/$t.log" | tail -1) — no crash in $2 s"
     else
         echo "$t: FAILED, see fuzz/logs/$t.log and fuzz/artifacts/$t/"
         return 1

@@ -89,10 +89,14 @@ impl RouterArgs {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
         let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
-        let mut rt = tokio::runtime::Builder::new_multi_thread();
+        // One thread: a current-thread runtime, without the work-stealing machinery.
+        let mut rt = match self.threads {
+            Some(1) => tokio::runtime::Builder::new_current_thread(),
+            _ => tokio::runtime::Builder::new_multi_thread(),
+        };
         rt.enable_all();
-        if let Some(n) = self.threads {
-            rt.worker_threads(n.max(1));
+        if let Some(n) = self.threads.filter(|n| *n > 1) {
+            rt.worker_threads(n);
         }
         let rt = rt.build().context("cannot start the tokio runtime")?;
         let config = self.config();

@@ -156,6 +156,7 @@ impl Router {
                     source,
                 };
                 let s = UdpSocket::bind(a).await.map_err(bind_err)?;
+                subscription::enlarge_receive_buffer(&s);
                 addrs.subscription_udp = Some(s.local_addr().map_err(bind_err)?);
                 Some(s)
             }

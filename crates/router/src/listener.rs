@@ -96,11 +96,7 @@ pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>, shutdown: watc
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     let stop = shutdown.clone();
     accept_loop(listener, shutdown, |stream, remote, alive| {
-        let conn = ClientConn {
-            remote,
-            server_port: port,
-            tls: None,
-        };
+        let conn = ClientConn::new(remote, port, None);
         serve_connection(stream, conn, proxy.clone(), stop.clone(), alive)
     })
     .await;
@@ -122,11 +118,7 @@ pub async fn serve_https(
         async move {
             match acceptor.accept(stream).await {
                 Ok((tls, info)) => {
-                    let conn = ClientConn {
-                        remote,
-                        server_port: port,
-                        tls: Some(info),
-                    };
+                    let conn = ClientConn::new(remote, port, Some(info));
                     serve_connection(tls, conn, proxy, stop, alive).await;
                 }
                 Err(e) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),

@@ -50,6 +50,22 @@ pub struct ClientConn {
     pub server_port: u16,
     /// TLS facts on an HTTPS listener.
     pub tls: Option<TlsInfo>,
+    /// The client IP as a header value (for `X-Forwarded-For`), made once per connection.
+    pub remote_ip: HeaderValue,
+}
+
+impl ClientConn {
+    /// The facts of a connection from `remote` to a listener on `server_port`.
+    pub fn new(remote: SocketAddr, server_port: u16, tls: Option<TlsInfo>) -> ClientConn {
+        let remote_ip = HeaderValue::from_str(&remote.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        ClientConn {
+            remote,
+            server_port,
+            tls,
+            remote_ip,
+        }
+    }
 }
 
 /// A connection to the chosen node, ready for the request.
@@ -97,6 +113,12 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 ];
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    const OTHERS: [&str; 2] = ["keep-alive", "proxy-connection"];
+    let present = HOP_BY_HOP.iter().any(|h| headers.contains_key(h))
+        || OTHERS.iter().any(|h| headers.contains_key(*h));
+    if !present {
+        return;
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -107,15 +129,18 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed.iter().chain(HOP_BY_HOP.iter()) {
         headers.remove(name);
     }
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
+    for name in OTHERS {
+        headers.remove(name);
+    }
 }
 
 async fn open(node: &Node, timeouts: &Timeouts) -> std::io::Result<Connected> {
     match &node.target {
         Target::Http(_) => {
-            if let Some(sender) = node.http_pool.take() {
-                return Ok(Connected::Http(sender));
+            while let Some(mut sender) = node.http_pool.take() {
+                if sender.ready().await.is_ok() {
+                    return Ok(Connected::Http(sender));
+                }
             }
             let stream = upstream::connect(&node.target, timeouts.upstream_connect).await?;
             let sender = upstream::handshake(stream)
@@ -256,16 +281,15 @@ impl Proxy {
             Connected::Http(sender) => {
                 let mut r = Request::from_parts(parts, body);
                 *r.version_mut() = Version::HTTP_11;
-                let pq = r
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/")
-                    .to_owned();
-                *r.uri_mut() = match pq.parse() {
-                    Ok(u) => u,
-                    Err(_) => return page(StatusCode::BAD_REQUEST, "Bad request target."),
-                };
+                // Origin form: the path and query only (h2 and absolute-form requests carry
+                // scheme and authority too).
+                if r.uri().scheme().is_some() || r.uri().authority().is_some() {
+                    let mut uri = http::uri::Parts::default();
+                    uri.path_and_query = r.uri().path_and_query().cloned();
+                    if let Ok(u) = http::Uri::from_parts(uri) {
+                        *r.uri_mut() = u;
+                    }
+                }
                 let upgrade = r.headers().get(header::UPGRADE).cloned();
                 strip_hop_by_hop(r.headers_mut());
                 let h = r.headers_mut();
@@ -278,9 +302,7 @@ impl Proxy {
                         h.insert(header::HOST, v);
                     }
                 }
-                if let Ok(v) = HeaderValue::from_str(&conn.remote.ip().to_string()) {
-                    h.append("x-forwarded-for", v);
-                }
+                h.append("x-forwarded-for", conn.remote_ip.clone());
                 h.insert(
                     "x-forwarded-proto",
                     HeaderValue::from_static(if conn.tls.is_some() { "https" } else { "http" }),

@@ -248,6 +248,14 @@ pub async fn serve_udp(
     }
 }
 
+/// Ask for a 4 MiB receive buffer, so bursts of announces (thousands of vassals starting
+/// together) are queued rather than dropped; the kernel caps it at `net.core.rmem_max`.
+pub fn enlarge_receive_buffer(sock: &impl std::os::fd::AsFd) {
+    if let Err(e) = setsockopt(sock, sockopt::RcvBuf, &(4 << 20)) {
+        tracing::debug!(error = %e, "cannot enlarge the subscription receive buffer");
+    }
+}
+
 /// Bind the unix subscription socket (mode 0666) with SO_PASSCRED, so the kernel attaches
 /// each sender's credentials.
 pub fn bind_unix(path: &Path) -> std::io::Result<UnixDatagram> {
@@ -256,6 +264,7 @@ pub fn bind_unix(path: &Path) -> std::io::Result<UnixDatagram> {
     }
     let sock = UnixDatagram::bind(path)?;
     setsockopt(&sock, sockopt::PassCred, &true).map_err(std::io::Error::from)?;
+    enlarge_receive_buffer(&sock);
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))?;
     Ok(sock)
 }

@@ -211,11 +211,11 @@ pub struct HttpPool {
 const POOL_MAX_IDLE: usize = 64;
 
 impl HttpPool {
-    /// An idle connection that is still open and ready, if any.
+    /// An idle connection that is still open, if any (the caller awaits its readiness).
     pub fn take(&self) -> Option<SendRequest<RequestBody>> {
         let mut idle = self.idle.lock().ok()?;
         while let Some(sender) = idle.pop() {
-            if sender.is_ready() {
+            if !sender.is_closed() {
                 return Some(sender);
             }
         }
