@@ -2,13 +2,15 @@
 # berth router against nginx and uWSGI's own http router, on loopback, same backends:
 #   - a fast HTTP upstream (nginx answering `return 200`), and
 #   - a real uWSGI vassal (C-only `--route-run return:200`, reached over the uwsgi protocol).
-# Each proxy gets one core (taskset -c 0, one worker/thread/process); wrk and the backends
-# share the other (taskset -c 1). Prints a markdown table: req/s, p99, proxy RSS.
+# By default each proxy gets one core (taskset -c 0, one worker/thread/process) and wrk and
+# the backends share the other; MODE=shared gives everything both cores and each proxy two
+# workers. Prints a markdown table: req/s, p99, proxy RSS.
 # Then: added p99 latency at half of peak, subscription-to-routable latency and RSS with
 # 10 000 subscribed domains.
 #
 #   bench/router/run.sh            # DUR=10 CONNS=64 REPEAT=1 by default
 #   DUR=15 REPEAT=3 bench/router/run.sh
+#   MODE=shared bench/router/run.sh
 #
 # Needs: wrk nginx-light uwsgi-core uwsgi-plugin-python3 openssl python3 curl (Debian).
 set -euo pipefail
@@ -32,8 +34,14 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-PROXY_CPU=0
-LOAD_CPU=1
+# MODE=pinned (default): each proxy gets cpu 0 and one worker; wrk and the backends cpu 1.
+# MODE=shared: everything may use both cpus; each proxy runs two workers/threads/processes.
+MODE=${MODE:-pinned}
+if [ "$MODE" = shared ]; then
+    PROXY_CPU=0,1 LOAD_CPU=0,1 WORKERS=2
+else
+    PROXY_CPU=0 LOAD_CPU=1 WORKERS=1
+fi
 
 wait_http() { # url host
     for _ in $(seq 1 100); do
@@ -57,7 +65,7 @@ mkdir -p "$W/tmp"
 
 nginx_conf() { # name body
     cat > "$W/$1.conf" <<CONF
-worker_processes 1;
+worker_processes $WORKERS;
 daemon off;
 pid $W/$1.pid;
 error_log $W/$1.err warn;
@@ -81,7 +89,7 @@ taskset -c $LOAD_CPU uwsgi --plugin python3 --master --processes 2 --socket 127.
 # --- proxies (proxy core) -------------------------------------------------------------
 taskset -c $PROXY_CPU "$BERTH" router --http 127.0.0.1:18081 --https 127.0.0.1:18441 \
     --cert "$W/crt.pem" --key "$W/key.pem" --subscription-udp 127.0.0.1:12601 \
-    --stats 127.0.0.1:18091 --threads 1 > "$W/berth.log" 2>&1 & BERTH_PID=$!; PIDS+=($!)
+    --stats 127.0.0.1:18091 --threads $WORKERS > "$W/berth.log" 2>&1 & BERTH_PID=$!; PIDS+=($!)
 nginx_conf proxy "
     upstream httpb { server 127.0.0.1:19001; keepalive 64; }
     server {
@@ -99,7 +107,7 @@ nginx_conf proxy "
 taskset -c $PROXY_CPU nginx -c "$W/proxy.conf" -e "$W/proxy.err" & NGINX_PID=$!; PIDS+=($!)
 taskset -c $PROXY_CPU uwsgi --plugins corerouter,http --master --http 127.0.0.1:18083 \
     --https "127.0.0.1:18443,$W/crt.pem,$W/key.pem" --http-subscription-server 127.0.0.1:12603 \
-    --http-keepalive=1 --subscription-dotsplit --logto "$W/uwsgi-router.log" & UWSGI_PID=$!; PIDS+=($!)
+    --http-keepalive=1 --http-processes $WORKERS --subscription-dotsplit --logto "$W/uwsgi-router.log" & UWSGI_PID=$!; PIDS+=($!)
 
 # Vassal-style announcements every 5 s.
 python3 "$HERE/subscribe.py" announce 127.0.0.1:12601 bench.local 127.0.0.1:19002 & PIDS+=($!)
@@ -123,7 +131,7 @@ run_wrk() { # label pid url host mode
 }
 
 echo
-echo "## $(date -u +%F) — wrk -t1 -c$CONNS -d${DUR}s, proxy on cpu $PROXY_CPU, wrk + backend on cpu $LOAD_CPU"
+echo "## $(date -u +%F) — $MODE: wrk -t1 -c$CONNS -d${DUR}s, proxy ($WORKERS worker(s)) on cpu $PROXY_CPU, wrk + backend on cpu $LOAD_CPU"
 echo
 echo "| proxy / backend / connection / scheme | proxy RSS MB | req/s | p99 | errors |"
 echo "|---|---|---|---|---|"
