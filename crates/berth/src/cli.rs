@@ -24,11 +24,24 @@ enum Command {
     Migrate(StoreArgs),
     /// Staff tooling: customers, servers, distros and containers, straight on the store.
     Admin(admin::AdminArgs),
+    /// The HTTP/HTTPS router that uWSGI vassals subscribe to, alone.
+    Router(Box<crate::router::RouterArgs>),
 }
 
 impl Cli {
-    /// Runs the chosen subcommand.
-    pub async fn run(self) -> anyhow::Result<()> {
+    /// Runs the chosen subcommand. The router sizes its own runtime (`--threads`); every
+    /// other part runs on a multi-threaded tokio runtime.
+    pub fn run(self) -> anyhow::Result<()> {
+        if let Command::Router(args) = self.command {
+            return args.run();
+        }
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(self.run_async())
+    }
+
+    async fn run_async(self) -> anyhow::Result<()> {
         match self.command {
             Command::Up(args) => up::run(args).await,
             Command::Api(args) => api::run(args).await,
@@ -43,6 +56,9 @@ impl Cli {
                 Ok(())
             }
             Command::Admin(args) => admin::run(args).await,
+            Command::Router(_) => {
+                anyhow::bail!("the router is started by Cli::run on its own runtime")
+            }
         }
     }
 }

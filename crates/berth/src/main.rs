@@ -4,13 +4,13 @@ mod admin;
 mod api;
 mod cli;
 mod output;
+mod router;
 mod store_args;
 mod up;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
@@ -18,7 +18,7 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Err(error) = cli::Cli::parse().run().await {
+    if let Err(error) = cli::Cli::parse().run() {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }

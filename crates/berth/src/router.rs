@@ -1,0 +1,126 @@
+//! `berth router`: the HTTP/HTTPS edge on its own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use berth_router::{Balancing, ControlPlane, HttpsConfig, RouterConfig, Timeouts};
+
+/// Flags of `berth router`; each also reads a `BERTH_ROUTER_*` environment variable.
+#[derive(Debug, clap::Args)]
+pub struct RouterArgs {
+    /// Plain HTTP listener.
+    #[arg(long, env = "BERTH_ROUTER_HTTP", default_value = "0.0.0.0:80")]
+    http: Option<SocketAddr>,
+    /// HTTPS listener (needs --cert and --key, the default certificate).
+    #[arg(long, env = "BERTH_ROUTER_HTTPS", requires_all = ["cert", "key"])]
+    https: Option<SocketAddr>,
+    /// PEM certificate chain served when no subscribed domain certificate matches.
+    #[arg(long, env = "BERTH_ROUTER_CERT")]
+    cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, env = "BERTH_ROUTER_KEY")]
+    key: Option<PathBuf>,
+    /// UDP subscription server (uWSGI `--subscribe-to`/`--subscribe2` target).
+    #[arg(long, env = "BERTH_ROUTER_SUBSCRIPTION_UDP")]
+    subscription_udp: Option<SocketAddr>,
+    /// Unix datagram subscription server (created mode 0666).
+    #[arg(long, env = "BERTH_ROUTER_SUBSCRIPTION_UNIX")]
+    subscription_unix: Option<PathBuf>,
+    /// Directory of `<domain>.pem` public keys: every subscription must be signed by its key.
+    #[arg(long, env = "BERTH_ROUTER_SIGN_CHECK")]
+    sign_check: Option<PathBuf>,
+    /// Stats listener: Prometheus on /metrics, JSON on /stats.json.
+    #[arg(long, env = "BERTH_ROUTER_STATS")]
+    stats: Option<SocketAddr>,
+    /// Control plane URL to take the domain keys from (subscriptions must then be signed).
+    #[arg(long, env = "BERTH_API", requires = "token")]
+    api: Option<String>,
+    /// The server credential for --api.
+    #[arg(long, env = "BERTH_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Load balancing: round-robin (weighted) or least-connections.
+    #[arg(long, env = "BERTH_ROUTER_BALANCING", default_value = "round-robin")]
+    balancing: Balancing,
+    /// Seconds without an announce after which a node is dropped.
+    #[arg(
+        long,
+        env = "BERTH_ROUTER_SUBSCRIPTION_TOLERANCE",
+        default_value_t = 30
+    )]
+    subscription_tolerance: u64,
+    /// Seconds a signed packet's `unix` may differ from the router's clock.
+    #[arg(long, env = "BERTH_ROUTER_SIGN_TOLERANCE", default_value_t = 300)]
+    sign_tolerance: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "BERTH_ROUTER_THREADS")]
+    threads: Option<usize>,
+}
+
+impl RouterArgs {
+    fn config(self) -> RouterConfig {
+        let https = match (self.https, self.cert, self.key) {
+            (Some(addr), Some(cert), Some(key)) => Some(HttpsConfig { addr, cert, key }),
+            _ => None,
+        };
+        RouterConfig {
+            http: self.http,
+            https,
+            subscription_udp: self.subscription_udp,
+            subscription_unix: self.subscription_unix,
+            sign_check_dir: self.sign_check,
+            control_plane: self
+                .api
+                .zip(self.token)
+                .map(|(url, token)| ControlPlane { url, token }),
+            stats: self.stats,
+            balancing: self.balancing,
+            timeouts: Timeouts {
+                subscription_tolerance: Duration::from_secs(self.subscription_tolerance),
+                sign_tolerance: Duration::from_secs(self.sign_tolerance),
+                ..Timeouts::default()
+            },
+        }
+    }
+
+    /// Run the router until SIGINT or SIGTERM.
+    pub fn run(self) -> anyhow::Result<()> {
+        // One thread: a current-thread runtime, without the work-stealing machinery.
+        let mut rt = match self.threads {
+            Some(1) => tokio::runtime::Builder::new_current_thread(),
+            _ => tokio::runtime::Builder::new_multi_thread(),
+        };
+        rt.enable_all();
+        if let Some(n) = self.threads.filter(|n| *n > 1) {
+            rt.worker_threads(n);
+        }
+        let rt = rt.build().context("cannot start the tokio runtime")?;
+        let config = self.config();
+        rt.block_on(async move {
+            let router = berth_router::Router::bind(config).await?;
+            let a = router.addrs();
+            for (what, addr) in [
+                ("http", a.http.map(|x| x.to_string())),
+                ("https", a.https.map(|x| x.to_string())),
+                (
+                    "subscriptions (udp)",
+                    a.subscription_udp.map(|x| x.to_string()),
+                ),
+                (
+                    "subscriptions (unix)",
+                    a.subscription_unix
+                        .as_ref()
+                        .map(|p| p.display().to_string()),
+                ),
+                ("stats", a.stats.map(|x| x.to_string())),
+            ] {
+                if let Some(addr) = addr {
+                    println!("berth router: {what} on {addr}");
+                }
+            }
+            router.serve(crate::api::shutdown_signal()).await?;
+            Ok(())
+        })
+    }
+}

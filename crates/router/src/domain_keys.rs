@@ -1,0 +1,186 @@
+//! Who may subscribe a domain: its owner's public key, from the control plane's
+//! domain-key map or from a `<key>.pem` directory (uWSGI's `subscriptions-sign-check`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use berth_wire::VerifyingKey;
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::config::ControlPlane;
+
+/// The public keys subscriptions are checked against.
+#[derive(Debug, Default)]
+pub struct DomainKeys {
+    dir: Option<PathBuf>,
+    from_api: RwLock<HashMap<String, VerifyingKey>>,
+    revision: RwLock<i64>,
+}
+
+/// The file name uWSGI looks for: every byte outside `[0-9A-Za-z._-]` becomes `_`.
+pub fn pem_file_name(key: &str) -> String {
+    let name: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{name}.pem")
+}
+
+impl DomainKeys {
+    /// Keys from `dir` (if any) and from whatever the control plane later supplies.
+    pub fn new(dir: Option<PathBuf>) -> DomainKeys {
+        DomainKeys {
+            dir,
+            ..DomainKeys::default()
+        }
+    }
+
+    /// The key that may sign subscriptions for `raw_key` (as sent) whose routing key is
+    /// `routing_key`. The control plane's map is asked first, by routing key; a wildcard
+    /// `.example.org` is also granted to the owner of `example.org`. Then the directory,
+    /// by the sanitised raw key, as uWSGI names its files.
+    pub fn key_for(&self, raw_key: &str, routing_key: &str) -> Option<VerifyingKey> {
+        if let Ok(map) = self.from_api.read() {
+            let apex = routing_key.strip_prefix('.');
+            if let Some(k) = map
+                .get(routing_key)
+                .or_else(|| apex.and_then(|a| map.get(a)))
+            {
+                return Some(k.clone());
+            }
+        }
+        let dir = self.dir.as_ref()?;
+        let pem = std::fs::read_to_string(dir.join(pem_file_name(raw_key))).ok()?;
+        match VerifyingKey::from_pem(&pem) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                tracing::warn!(key = raw_key, error = %e, "unusable public key in the sign-check directory");
+                None
+            }
+        }
+    }
+
+    /// Replace the control plane's map.
+    pub fn replace(&self, revision: i64, keys: HashMap<String, VerifyingKey>) {
+        if let Ok(mut map) = self.from_api.write() {
+            *map = keys;
+        }
+        if let Ok(mut r) = self.revision.write() {
+            *r = revision;
+        }
+    }
+
+    /// The control plane revision last applied (0 before the first answer).
+    pub fn revision(&self) -> i64 {
+        self.revision.read().map(|r| *r).unwrap_or(0)
+    }
+}
+
+/// The control plane's answer to `GET /node/v1/domain-keys`.
+#[derive(Debug, Deserialize)]
+struct DomainKeysAnswer {
+    revision: i64,
+    domains: Vec<DomainKeyEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DomainKeyEntry {
+    name: String,
+    public_key_pem: String,
+}
+
+/// Follow the control plane's domain-key map: long-poll
+/// `GET {url}/node/v1/domain-keys?revision=N` with the bearer token and apply every new
+/// revision, backing off on errors, until `shutdown` turns true.
+pub async fn follow_control_plane(
+    keys: std::sync::Arc<DomainKeys>,
+    plane: ControlPlane,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(45))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the control plane client");
+            return;
+        }
+    };
+    let url = format!("{}/node/v1/domain-keys", plane.url.trim_end_matches('/'));
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let request = client
+            .get(&url)
+            .query(&[("revision", keys.revision())])
+            .bearer_auth(&plane.token)
+            .send();
+        let outcome = tokio::select! {
+            r = request => r,
+            _ = crate::stopped(&mut shutdown) => return,
+        };
+        let answer = match outcome.and_then(|r| r.error_for_status()) {
+            Ok(r) => r.json::<DomainKeysAnswer>().await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(answer) => {
+                backoff = Duration::from_millis(250);
+                if answer.revision != keys.revision() {
+                    let mut map = HashMap::new();
+                    for d in answer.domains {
+                        match (
+                            crate::host::routing_key(&d.name),
+                            VerifyingKey::from_pem(&d.public_key_pem),
+                        ) {
+                            (Some(name), Ok(k)) => {
+                                map.insert(name, k);
+                            }
+                            _ => {
+                                tracing::warn!(domain = %d.name, "control plane sent an unusable domain key")
+                            }
+                        }
+                    }
+                    tracing::info!(
+                        revision = answer.revision,
+                        domains = map.len(),
+                        "domain keys updated"
+                    );
+                    keys.replace(answer.revision, map);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "domain keys poll failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = crate::stopped(&mut shutdown) => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_sanitised_like_uwsgi() {
+        assert_eq!(
+            pem_file_name("test.uwsgi.it:8000"),
+            "test.uwsgi.it_8000.pem"
+        );
+        assert_eq!(pem_file_name(".example.org"), ".example.org.pem");
+        assert_eq!(pem_file_name("../etc/x"), ".._etc_x.pem");
+    }
+}

@@ -1,0 +1,335 @@
+//! The subscription server: datagrams from vassals over UDP and a unix socket, checked
+//! (signature, replay, file ownership) and applied to the routing table.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_wire::{Subscription, SubscriptionKind, WireError};
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, UnixAddr};
+use tokio::io::Interest;
+use tokio::net::{UdpSocket, UnixDatagram};
+use tokio::sync::watch;
+
+use crate::domain_keys::DomainKeys;
+use crate::host::routing_key;
+use crate::node::Target;
+use crate::pem_source::{read_pem, PemSourceError, Sender};
+use crate::replay::{now_unix, ReplayError, ReplayGuard};
+use crate::routing_table::{NodeAnnounce, RoutingTable, Subscribed};
+use crate::tls::{DomainTls, TlsError};
+
+/// Receive buffer: the largest uwsgi packet (uWSGI itself truncates at 4 KiB).
+const MAX_DATAGRAM: usize = 4 + 65535;
+
+/// Why a subscription was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// Not a well-formed subscription packet.
+    #[error("malformed packet: {0}")]
+    Malformed(#[from] WireError),
+    /// The key is not a usable host name.
+    #[error("key {0:?} is not a host name")]
+    BadKey(String),
+    /// The address is neither `ip:port` nor a path (or `proto=http` with a path).
+    #[error("address {0:?} is not ip:port or a unix socket path")]
+    BadAddress(String),
+    /// Signing is required and no public key is known for the key.
+    #[error("no public key is known for {0:?}")]
+    NoKey(String),
+    /// Signing is required and the packet is unsigned.
+    #[error("unsigned subscription for {0:?}")]
+    Unsigned(String),
+    /// The signature does not verify.
+    #[error("bad signature for {0:?}")]
+    BadSignature(String),
+    /// The packet's time is replayed or out of the window.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+}
+
+/// Counters of the subscription server.
+#[derive(Debug, Default)]
+pub struct SubscriptionCounters {
+    /// Packets applied.
+    pub accepted: AtomicU64,
+    /// Packets refused.
+    pub refused: AtomicU64,
+}
+
+/// Applies subscription datagrams to the routing table.
+#[derive(Debug)]
+pub struct Subscriptions {
+    /// The table subscriptions feed.
+    pub table: Arc<RoutingTable>,
+    /// Public keys, when signing is required.
+    pub keys: Option<Arc<DomainKeys>>,
+    /// Per-node anti-replay state.
+    pub replay: ReplayGuard,
+    /// Allowed distance of a packet's `unix` from now.
+    pub sign_tolerance: Duration,
+    /// Counters.
+    pub counters: SubscriptionCounters,
+}
+
+impl Subscriptions {
+    /// Check and apply one datagram from `sender`.
+    pub fn apply(&self, datagram: &[u8], sender: Sender) -> Result<Subscribed, Refused> {
+        let result = self.apply_inner(datagram, sender);
+        let counter = match &result {
+            Ok(_) => &self.counters.accepted,
+            Err(e) => {
+                tracing::info!(?sender, error = %e, "subscription refused");
+                &self.counters.refused
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    fn authenticate(&self, sub: &Subscription, key: &str) -> Result<(), Refused> {
+        let Some(keys) = &self.keys else {
+            return Ok(());
+        };
+        let public = keys
+            .key_for(&sub.key, key)
+            .ok_or_else(|| Refused::NoKey(sub.key.clone()))?;
+        let signature = sub
+            .signature
+            .as_ref()
+            .ok_or_else(|| Refused::Unsigned(sub.key.clone()))?;
+        if !public.verify(&signature.signed_bytes, &signature.signature) {
+            return Err(Refused::BadSignature(sub.key.clone()));
+        }
+        self.replay.check_and_record(
+            key,
+            &sub.address,
+            sub.unix,
+            now_unix(),
+            self.sign_tolerance,
+        )?;
+        Ok(())
+    }
+
+    fn apply_inner(&self, datagram: &[u8], sender: Sender) -> Result<Subscribed, Refused> {
+        let sub = Subscription::parse(datagram)?;
+        let key = routing_key(&sub.key).ok_or_else(|| Refused::BadKey(sub.key.clone()))?;
+        self.authenticate(&sub, &key)?;
+        if sub.kind == SubscriptionKind::Unsubscribe {
+            if self.table.unsubscribe(&key, &sub.address) {
+                tracing::info!(%key, address = %sub.address, "node unsubscribed");
+            }
+            return Ok(Subscribed::Refreshed);
+        }
+        let target = Target::from_subscription(&sub.address, sub.proto.as_deref())
+            .ok_or_else(|| Refused::BadAddress(sub.address.clone()))?;
+        let outcome = self.table.subscribe(
+            &key,
+            NodeAnnounce {
+                address: sub.address.clone(),
+                target,
+                modifier1: sub.modifier1,
+                modifier2: sub.modifier2,
+                weight: sub.effective_weight(),
+                cores: sub.cores,
+                load: sub.load,
+            },
+        );
+        match outcome {
+            Subscribed::NewSlot => {
+                tracing::info!(%key, "new pool: {key}");
+                tracing::info!(%key, address = %sub.address, "{key} => new node: {}", sub.address);
+            }
+            Subscribed::NewNode => {
+                tracing::info!(%key, address = %sub.address, "{key} => new node: {}", sub.address)
+            }
+            Subscribed::Refreshed => {}
+        }
+        if outcome != Subscribed::Refreshed {
+            if let Some(path) = &sub.notify {
+                notify(
+                    path,
+                    sender,
+                    &format!(
+                        "[subscription ack] {} => new node: {}",
+                        sub.key, sub.address
+                    ),
+                );
+            }
+        }
+        if let (Some(k), Some(c)) = (&sub.sni_key, &sub.sni_crt) {
+            let has_tls = self.table.slot(&key).is_some_and(|s| s.tls().is_some());
+            if !has_tls {
+                match domain_tls(k, c, sub.sni_ca.as_deref(), sender) {
+                    Ok(tls) => {
+                        if self.table.set_tls_if_absent(&key, Arc::new(tls)) {
+                            tracing::info!(%key, "added SSL context for {key}");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(%key, error = %e, "SNI certificate of the subscription not used")
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// Why a subscription's SNI files could not be used.
+#[derive(Debug, thiserror::Error)]
+enum SniError {
+    #[error(transparent)]
+    Source(#[from] PemSourceError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+fn domain_tls(
+    key: &str,
+    crt: &str,
+    ca: Option<&str>,
+    sender: Sender,
+) -> Result<DomainTls, SniError> {
+    let key_pem = read_pem(key, sender)?;
+    let crt_pem = read_pem(crt, sender)?;
+    let ca = match ca {
+        Some(ca) => {
+            let (mandatory, value) = match ca.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, ca),
+            };
+            Some((read_pem(value, sender)?, mandatory))
+        }
+        None => None,
+    };
+    Ok(DomainTls::from_pem(
+        &crt_pem,
+        &key_pem,
+        ca.as_ref().map(|(pem, m)| (pem.as_slice(), *m)),
+    )?)
+}
+
+/// Send the ack datagram to a `notify` socket the sender owns (never for UDP senders).
+fn notify(path: &str, sender: Sender, message: &str) {
+    let Sender::Unix { uid: Some(uid) } = sender else {
+        return;
+    };
+    let owner_ok = std::fs::metadata(Path::new(path)).is_ok_and(|m| uid == 0 || m.uid() == uid);
+    if !owner_ok || path.len() >= 102 {
+        return;
+    }
+    if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = sock.set_nonblocking(true);
+        let _ = sock.send_to(message.as_bytes(), path);
+    }
+}
+
+/// Serve subscriptions arriving on UDP until `shutdown` turns true.
+pub async fn serve_udp(
+    sock: UdpSocket,
+    subs: Arc<Subscriptions>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((n, from)) => {
+                    let _ = subs.apply(&buf[..n], Sender::Udp(from));
+                }
+                Err(e) => tracing::debug!(error = %e, "subscription recv failed"),
+            },
+            _ = crate::stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Ask for a 4 MiB receive buffer, so bursts of announces (thousands of vassals starting
+/// together) are queued rather than dropped; the kernel caps it at `net.core.rmem_max`.
+pub fn enlarge_receive_buffer(sock: &impl std::os::fd::AsFd) {
+    if let Err(e) = setsockopt(sock, sockopt::RcvBuf, &(4 << 20)) {
+        tracing::debug!(error = %e, "cannot enlarge the subscription receive buffer");
+    }
+}
+
+/// Bind the unix subscription socket (mode 0666) with SO_PASSCRED, so the kernel attaches
+/// each sender's credentials.
+pub fn bind_unix(path: &Path) -> std::io::Result<UnixDatagram> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let sock = UnixDatagram::bind(path)?;
+    setsockopt(&sock, sockopt::PassCred, &true).map_err(std::io::Error::from)?;
+    enlarge_receive_buffer(&sock);
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o666))?;
+    Ok(sock)
+}
+
+fn recv_with_uid(
+    sock: &UnixDatagram,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, Option<u32>, bool)> {
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+    let msg = recvmsg::<UnixAddr>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(std::io::Error::from)?;
+    let mut uid = None;
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let ControlMessageOwned::ScmCredentials(cred) = c {
+                uid = Some(cred.uid());
+            }
+        }
+    }
+    Ok((msg.bytes, uid, msg.flags.contains(MsgFlags::MSG_TRUNC)))
+}
+
+/// Serve subscriptions arriving on the unix socket until `shutdown` turns true.
+pub async fn serve_unix(
+    sock: UnixDatagram,
+    subs: Arc<Subscriptions>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let received = tokio::select! {
+            r = sock.async_io(Interest::READABLE, || recv_with_uid(&sock, &mut buf)) => r,
+            _ = crate::stopped(&mut shutdown) => return,
+        };
+        match received {
+            Ok((_, _, true)) => tracing::warn!("oversize subscription datagram dropped"),
+            Ok((n, uid, false)) => {
+                let _ = subs.apply(&buf[..n], Sender::Unix { uid });
+            }
+            Err(e) => tracing::debug!(error = %e, "subscription recv failed"),
+        }
+    }
+}
+
+/// Drop silent nodes (and old replay state) every second until `shutdown` turns true.
+pub async fn expire_loop(
+    subs: Arc<Subscriptions>,
+    tolerance: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                subs.table.expire(tolerance);
+                subs.replay.purge(now_unix(), subs.sign_tolerance);
+            }
+            _ = crate::stopped(&mut shutdown) => return,
+        }
+    }
+}
