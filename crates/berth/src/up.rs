@@ -29,6 +29,20 @@ pub struct UpArgs {
         default_value = "127.0.0.1:8080"
     )]
     api: SocketAddr,
+    /// Address the router serves plain HTTP on.
+    #[arg(
+        long = "router-http",
+        env = "BERTH_ROUTER_HTTP",
+        default_value = "127.0.0.1:8000"
+    )]
+    router_http: SocketAddr,
+    /// Address the router's Prometheus and JSON stats listen on.
+    #[arg(
+        long = "router-stats",
+        env = "BERTH_ROUTER_STATS",
+        default_value = "127.0.0.1:5003"
+    )]
+    router_stats: SocketAddr,
 }
 
 /// The accounts `berth up` creates on first start.
@@ -186,6 +200,28 @@ fn banner(first: Option<&FirstStart>, api: SocketAddr, data: &Path) -> String {
     )
 }
 
+/// Starts the router: HTTP, a unix subscription socket under the data directory and stats.
+/// Subscriptions must be signed with a key in `<data>/domains/<domain>.pem`.
+async fn start_router(args: &UpArgs) -> anyhow::Result<berth_router::Router> {
+    let data = &args.store.data;
+    for dir in ["subscribe", "domains"] {
+        std::fs::create_dir_all(data.join(dir))
+            .with_context(|| format!("cannot create {}", data.join(dir).display()))?;
+    }
+    let socket = data.join("subscribe").join("http");
+    let _ = std::fs::remove_file(&socket);
+    let router = berth_router::Router::bind(berth_router::RouterConfig {
+        http: Some(args.router_http),
+        subscription_unix: Some(socket),
+        sign_check_dir: Some(data.join("domains")),
+        stats: Some(args.router_stats),
+        ..Default::default()
+    })
+    .await
+    .with_context(|| format!("cannot start the router on {}", args.router_http))?;
+    Ok(router)
+}
+
 /// Runs the platform until stopped.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
@@ -194,6 +230,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.api))?;
     let address = listener.local_addr()?;
+    let router = start_router(&args).await?;
+    let bound = router.addrs().clone();
+    let router_task = tokio::spawn(router.serve(shutdown_signal()));
     // A closed stdout (`berth up | head`) must not stop the platform: ignore write errors.
     {
         use std::io::Write;
@@ -203,8 +242,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             "{}",
             banner(first.as_ref(), address, &args.store.data)
         );
+        let show = |addr: Option<String>| addr.unwrap_or_else(|| "off".to_owned());
+        let _ = writeln!(
+            stdout,
+            "Router: HTTP on {}, subscriptions on {}, stats on {}",
+            show(bound.http.map(|a| a.to_string())),
+            show(bound.subscription_unix.map(|p| p.display().to_string())),
+            show(bound.stats.map(|a| a.to_string())),
+        );
         let _ = stdout.flush();
     }
     berth_api::serve(store, listener, shutdown_signal()).await?;
+    router_task.await??;
     Ok(())
 }

@@ -20,7 +20,14 @@ fn start(data: &std::path::Path) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["up", "--data"])
         .arg(data)
-        .args(["--api", "127.0.0.1:0"])
+        .args([
+            "--api",
+            "127.0.0.1:0",
+            "--router-http",
+            "127.0.0.1:0",
+            "--router-stats",
+            "127.0.0.1:0",
+        ])
         .env_remove("BERTH_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -33,7 +40,7 @@ fn start(data: &std::path::Path) -> (Running, Vec<String>) {
         if stdout.read_line(&mut line).expect("banner line") == 0 {
             panic!("berth up exited early: {lines:#?}");
         }
-        let done = line.contains("/v1/admin/servers");
+        let done = line.starts_with("Router:");
         lines.push(line.trim_end().to_owned());
         if done {
             break;
@@ -84,6 +91,26 @@ async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
             "{curl} answered {status}: {body}"
         );
     }
+    let router_line = banner
+        .iter()
+        .find(|line| line.starts_with("Router:"))
+        .expect("router line");
+    let router_http = router_line
+        .trim_start_matches("Router: HTTP on ")
+        .split(',')
+        .next()
+        .expect("router address");
+    let unknown = reqwest::Client::new()
+        .get(format!("http://{router_http}/"))
+        .header("Host", "nobody.example")
+        .send()
+        .await
+        .expect("the router answers");
+    assert_eq!(
+        unknown.status().as_u16(),
+        404,
+        "an unknown host gets the router's 404"
+    );
     let (_, me) = run_curl(&curls[0]).await;
     assert_eq!(me["containers"].as_array().expect("containers").len(), 1);
     drop(first);
