@@ -33,7 +33,7 @@ const DUMMY_HASH: &str =
 #[derive(Clone)]
 pub struct Authenticator {
     store: Store,
-    verified: moka::sync::Cache<[u8; 32], ()>,
+    verified: moka::future::Cache<[u8; 32], ()>,
     key: hmac::Key,
 }
 
@@ -85,7 +85,7 @@ impl Authenticator {
             .map_err(|_| ApiError::bare(StatusCode::INTERNAL_SERVER_ERROR))?;
         Ok(Self {
             store,
-            verified: moka::sync::Cache::builder()
+            verified: moka::future::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(CACHE_TTL)
                 .build(),
@@ -121,18 +121,24 @@ impl Authenticator {
             return Err(ApiError::unauthorized());
         };
         let key = self.cache_key(&login, credentials);
-        if self.verified.contains_key(&key) {
-            return Ok(login);
-        }
         let password = credentials.password.clone();
         let stored = login.password_hash.clone();
-        let matches = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+        // Single flight: concurrent requests with the same credentials share one argon2 run
+        // (a burst of new connections would otherwise run dozens at once).
+        self.verified
+            .try_get_with(key, async move {
+                let matches =
+                    tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+                        .await
+                        .unwrap_or(false);
+                if matches {
+                    Ok(())
+                } else {
+                    Err(())
+                }
+            })
             .await
-            .unwrap_or(false);
-        if !matches {
-            return Err(ApiError::unauthorized());
-        }
-        self.verified.insert(key, ());
+            .map_err(|_| ApiError::unauthorized())?;
         Ok(login)
     }
 }
