@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use base64::Engine;
-use berth_store::logins::Login;
+use berth_store::logins::{Login, Profile};
 use berth_store::{passwords, Store};
 
 use crate::error::ApiError;
@@ -144,10 +144,12 @@ impl Authenticator {
 }
 
 /// A request made by a customer (rejects anonymous requests with 401, staff-only users with 403).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerCaller {
     /// The customer's database id.
     pub customer_id: i64,
+    /// The customer's profile, as read while authenticating.
+    pub profile: Profile,
 }
 
 /// A request made by platform staff.
@@ -170,7 +172,11 @@ impl FromRequestParts<ApiState> for CustomerCaller {
         let login = login_of(parts, state).await?;
         login
             .customer_id
-            .map(|customer_id| CustomerCaller { customer_id })
+            .zip(login.profile)
+            .map(|(customer_id, profile)| CustomerCaller {
+                customer_id,
+                profile,
+            })
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::FORBIDDEN,

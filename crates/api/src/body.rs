@@ -11,6 +11,10 @@ use crate::error::ApiError;
 /// The largest body the API reads.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The most an oversized body is read (and thrown away) before answering 413, so that the
+/// client, still sending, gets to read the answer instead of a reset connection.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
 /// A request body read in full, refused with 413 beyond [`MAX_BODY`].
 #[derive(Debug, Clone)]
 pub struct RawBody(pub Bytes);
@@ -33,12 +37,16 @@ pub async fn read_limited(request: Request<Body>) -> Result<Bytes, ApiError> {
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > MAX_BODY as u64) {
+    if announced.is_some_and(|length| length > DRAIN_LIMIT) {
         return Err(too_large());
     }
-    axum::body::to_bytes(request.into_body(), MAX_BODY)
+    let bytes = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT as usize)
         .await
-        .map_err(|_| too_large())
+        .map_err(|_| too_large())?;
+    if bytes.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {

@@ -176,24 +176,28 @@ impl Store {
             .collect()
     }
 
-    /// The container uids and the addresses of the servers a customer owns, for `/me`.
+    /// The container uids and the addresses of the servers a customer owns, for `/me`, in
+    /// one query.
     pub async fn customer_holdings(&self, customer_id: i64) -> Result<(Vec<i64>, Vec<String>)> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM containers WHERE customer_id = $1 ORDER BY id")
-                .bind(customer_id)
-                .fetch_all(self.pool())
-                .await?;
-        let servers: Vec<String> =
-            sqlx::query_scalar("SELECT address FROM servers WHERE owner_id = $1 ORDER BY name")
-                .bind(customer_id)
-                .fetch_all(self.pool())
-                .await?;
-        Ok((
-            ids.into_iter()
-                .map(berth_model::container::uid_of)
-                .collect(),
-            servers,
-        ))
+        let rows = sqlx::query(
+            "SELECT CAST(0 AS BIGINT) AS kind, id, '' AS address FROM containers WHERE customer_id = $1 \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT) AS kind, CAST(0 AS BIGINT) AS id, address FROM servers WHERE owner_id = $1 \
+             ORDER BY kind, id, address",
+        )
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut containers = Vec::new();
+        let mut servers = Vec::new();
+        for row in &rows {
+            if row.try_get::<i64, _>("kind")? == 0 {
+                containers.push(berth_model::container::uid_of(row.try_get("id")?));
+            } else {
+                servers.push(row.try_get("address")?);
+            }
+        }
+        Ok((containers, servers))
     }
 
     /// Changes a customer's own profile; every field is validated before anything is written.

@@ -20,13 +20,30 @@ pub struct Login {
     pub is_staff: bool,
     /// The customer the user is, if any.
     pub customer_id: Option<i64>,
+    /// That customer's profile, read in the same query.
+    pub profile: Option<Profile>,
+}
+
+/// A customer's own profile fields, as `/me` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Public identifier.
+    pub uuid: String,
+    /// Contact address.
+    pub email: String,
+    /// Company name.
+    pub company: Option<String>,
+    /// VAT number.
+    pub vat: Option<String>,
 }
 
 impl Store {
     /// The user who logs in as `username`, if any.
     pub async fn login(&self, username: &str) -> Result<Option<Login>> {
         let row = sqlx::query(
-            "SELECT id, password_hash, is_active, is_staff, customer_id FROM users WHERE username = $1",
+            "SELECT u.id, u.password_hash, u.is_active, u.is_staff, u.customer_id, \
+             c.uuid, c.email, c.company, c.vat \
+             FROM users u LEFT JOIN customers c ON c.id = u.customer_id WHERE u.username = $1",
         )
         .bind(username)
         .fetch_optional(self.pool())
@@ -38,6 +55,15 @@ impl Store {
                 is_active: row.try_get::<i64, _>("is_active")? != 0,
                 is_staff: row.try_get::<i64, _>("is_staff")? != 0,
                 customer_id: row.try_get("customer_id")?,
+                profile: match row.try_get::<Option<String>, _>("uuid")? {
+                    Some(uuid) => Some(Profile {
+                        uuid,
+                        email: row.try_get("email")?,
+                        company: row.try_get("company")?,
+                        vat: row.try_get("vat")?,
+                    }),
+                    None => None,
+                },
             })
         })
         .transpose()

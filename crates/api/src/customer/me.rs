@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use berth_store::customers::ProfileUpdate;
+use berth_store::logins::Profile;
 use serde_json::{json, Value};
 
 use crate::auth::CustomerCaller;
@@ -11,14 +12,13 @@ use crate::error::ApiResult;
 use crate::input;
 use crate::ApiState;
 
-async fn render(state: &ApiState, customer_id: i64) -> ApiResult<Json<Value>> {
-    let customer = state.store.customer(customer_id).await?;
+async fn render(state: &ApiState, customer_id: i64, profile: &Profile) -> ApiResult<Json<Value>> {
     let (containers, servers) = state.store.customer_holdings(customer_id).await?;
     Ok(Json(json!({
-        "email": customer.email,
-        "vat": customer.vat,
-        "company": customer.company,
-        "uuid": customer.uuid,
+        "email": profile.email,
+        "vat": profile.vat,
+        "company": profile.company,
+        "uuid": profile.uuid,
         "containers": containers,
         "servers": servers,
     })))
@@ -26,7 +26,7 @@ async fn render(state: &ApiState, customer_id: i64) -> ApiResult<Json<Value>> {
 
 /// `GET /me`: email, vat, company, uuid, container uids and owned server addresses.
 pub async fn show(State(state): State<ApiState>, caller: CustomerCaller) -> ApiResult<Json<Value>> {
-    render(&state, caller.customer_id).await
+    render(&state, caller.customer_id, &caller.profile).await
 }
 
 /// `POST /me`: changes `email`, `vat`, `company` and `password` (an empty password leaves it
@@ -47,9 +47,15 @@ pub async fn update(
         vat: text("vat")?,
         password: text("password")?.filter(|password| !password.is_empty()),
     };
-    state
+    let customer = state
         .store
         .update_profile(caller.customer_id, update)
         .await?;
-    render(&state, caller.customer_id).await
+    let profile = Profile {
+        uuid: customer.uuid,
+        email: customer.email,
+        company: customer.company,
+        vat: customer.vat,
+    };
+    render(&state, caller.customer_id, &profile).await
 }
