@@ -74,6 +74,19 @@ pub fn as_string_list(field: &str, value: &Value) -> Result<Vec<String>, ApiErro
         .collect()
 }
 
+/// An optional text field of `object`: absent, null or a string (a wrong type is 400).
+pub fn optional_string(
+    object: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(object
+        .get(field)
+        .map(|value| as_optional_str(field, value))
+        .transpose()?
+        .flatten()
+        .map(str::to_owned))
+}
+
 /// A required field of `object`.
 pub fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a Value, ApiError> {
     object

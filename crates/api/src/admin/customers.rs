@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use berth_store::customers::NewCustomer;
 use berth_store::passwords;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::views;
 use crate::auth::StaffCaller;
@@ -13,15 +13,6 @@ use crate::body::JsonObject;
 use crate::error::ApiResult;
 use crate::input;
 use crate::ApiState;
-
-fn optional_string(body: &Map<String, Value>, field: &str) -> ApiResult<Option<String>> {
-    Ok(body
-        .get(field)
-        .map(|value| input::as_optional_str(field, value))
-        .transpose()?
-        .flatten()
-        .map(str::to_owned))
-}
 
 /// `GET /v1/admin/customers`: every customer.
 pub async fn list(State(state): State<ApiState>, _staff: StaffCaller) -> ApiResult<Json<Value>> {
@@ -37,16 +28,16 @@ pub async fn create(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let username = input::as_str("username", input::required(&body, "username")?)?.to_owned();
-    let given = optional_string(&body, "password")?;
+    let given = input::optional_string(&body, "password")?;
     let password = given.clone().unwrap_or_else(passwords::generate);
     let customer = state
         .store
         .create_customer(NewCustomer {
             username,
             password: password.clone(),
-            email: optional_string(&body, "email")?.unwrap_or_default(),
-            company: optional_string(&body, "company")?,
-            vat: optional_string(&body, "vat")?,
+            email: input::optional_string(&body, "email")?.unwrap_or_default(),
+            company: input::optional_string(&body, "company")?,
+            vat: input::optional_string(&body, "vat")?,
         })
         .await?;
     let mut answer = json!({"username": customer.username, "uuid": customer.uuid});
@@ -64,7 +55,7 @@ pub async fn password(
     Path(username): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let given = optional_string(&body, "password")?;
+    let given = input::optional_string(&body, "password")?;
     let password = given.clone().unwrap_or_else(passwords::generate);
     state.store.set_password(&username, &password).await?;
     let mut answer = json!({"message": "Ok"});
@@ -81,7 +72,7 @@ pub async fn create_staff(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let username = input::as_str("username", input::required(&body, "username")?)?;
-    let given = optional_string(&body, "password")?;
+    let given = input::optional_string(&body, "password")?;
     let password = given.clone().unwrap_or_else(passwords::generate);
     state.store.create_staff(username, &password).await?;
     let mut answer = json!({"username": username});

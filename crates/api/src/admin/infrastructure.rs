@@ -25,14 +25,6 @@ pub async fn add_server(
     _staff: StaffCaller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let text = |field: &str| -> ApiResult<Option<String>> {
-        Ok(body
-            .get(field)
-            .map(|value| input::as_optional_str(field, value))
-            .transpose()?
-            .flatten()
-            .map(str::to_owned))
-    };
     let new = NewServer {
         name: input::as_str("name", input::required(&body, "name")?)?.to_owned(),
         address: input::as_str("address", input::required(&body, "address")?)?.to_owned(),
@@ -42,8 +34,8 @@ pub async fn add_server(
             .get("weight")
             .map(|value| input::as_int("weight", value))
             .transpose()?,
-        datacenter: text("datacenter")?,
-        owner: text("owner")?,
+        datacenter: input::optional_string(&body, "datacenter")?,
+        owner: input::optional_string(&body, "owner")?,
     };
     let server = state.store.add_server(new).await?;
     Ok((StatusCode::CREATED, Json(views::server(&server))))

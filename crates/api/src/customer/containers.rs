@@ -36,35 +36,30 @@ pub fn summary_json(summary: &ContainerSummary) -> Value {
     })
 }
 
-/// The detail shape of a container.
+/// The detail shape of a container: the list shape, less the custom distro's name when no
+/// custom distro is set (as upstream), plus every setting.
 pub fn detail_json(container: &Container) -> Value {
-    let summary = &container.summary;
     let settings = &container.settings;
-    let mut object = json!({
-        "uid": summary.uid,
-        "name": summary.name,
-        "hostname": summary.hostname(),
-        "ip": summary.ip(),
-        "memory": summary.memory,
-        "storage": summary.storage,
-        "uuid": summary.uuid,
-        "distro": summary.distro,
-        "distro_name": summary.distro_name,
-        "server": summary.server,
-        "server_address": summary.server_address,
-        "alarm_freq": settings.alarm_freq,
-        "quota_threshold": settings.quota_threshold,
-        "nofollow": settings.nofollow,
-        "note": settings.note,
-        "linked_to": container.linked_to,
-        "custom_distros_storage": settings.custom_distros_storage,
-        "custom_distro": container.custom_distro,
-        "secret_uuid": container.secret_uuid,
-        "ssh_keys": settings.ssh_keys,
-        "tags": summary.tags,
-        "legion_address": container.legion_addresses,
-    });
+    let mut object = summary_json(&container.summary);
     if let Value::Object(map) = &mut object {
+        map.remove("custom_distro_name");
+        for (key, value) in [
+            ("alarm_freq", json!(settings.alarm_freq)),
+            ("quota_threshold", json!(settings.quota_threshold)),
+            ("nofollow", json!(settings.nofollow)),
+            ("note", json!(settings.note)),
+            ("linked_to", json!(container.linked_to)),
+            (
+                "custom_distros_storage",
+                json!(settings.custom_distros_storage),
+            ),
+            ("custom_distro", json!(container.custom_distro)),
+            ("secret_uuid", json!(container.secret_uuid)),
+            ("ssh_keys", json!(settings.ssh_keys)),
+            ("legion_address", json!(container.legion_addresses)),
+        ] {
+            map.insert(key.to_owned(), value);
+        }
         for channel in AlarmChannel::ALL.into_iter().filter(|c| c.is_readable()) {
             map.insert(
                 channel.as_str().to_owned(),
