@@ -10,6 +10,7 @@ pub mod body;
 pub mod customer;
 pub mod error;
 pub mod input;
+pub mod rendered;
 pub mod response;
 
 use std::future::Future;
@@ -28,12 +29,15 @@ pub struct ApiState {
     pub store: Store,
     /// The credential checker and its cache.
     pub auth: Authenticator,
+    /// Rendered answers, valid while the store's revision stays the same.
+    pub rendered: rendered::RenderedCache,
 }
 
 /// The whole HTTP application over `store`.
 pub fn app(store: Store) -> Result<Router, ApiError> {
     let state = ApiState {
         auth: Authenticator::new(store.clone())?,
+        rendered: rendered::RenderedCache::new(),
         store,
     };
     Ok(Router::new()

@@ -34,6 +34,22 @@ on_both_stores! {
         assert_eq!(api.get("/api/me/containers", &alice.login).await.1, list);
     }
 
+    async fn every_write_shows_in_the_next_list(api) {
+        let alice = api.customer("alice").await;
+        let bob = api.customer("bob").await;
+        let uid = api.container(&alice, "before").await;
+        assert_eq!(api.get("/api/containers", &alice.login).await.1[0]["name"], "before");
+        api.post(&format!("/api/containers/{uid}"), &alice.login, r#"{"name": "after"}"#).await;
+        assert_eq!(api.get("/api/containers", &alice.login).await.1[0]["name"], "after");
+        let second = api.container(&alice, "second").await;
+        let (_, list) = api.get("/api/containers", &alice.login).await;
+        assert_eq!(list.as_array().expect("list").len(), 2);
+        api.store.delete_container(second).await.expect("delete");
+        assert_eq!(api.get("/api/containers", &alice.login).await.1.as_array().expect("list").len(), 1);
+        // A rendered list is never served to another customer.
+        assert_eq!(api.get("/api/containers", &bob.login).await.1, json!([]));
+    }
+
     async fn the_tag_filter_matches_any_tag_once(api) {
         let alice = api.customer("alice").await;
         let both = api.container(&alice, "both").await;

@@ -92,12 +92,19 @@ pub async fn list(
     State(state): State<ApiState>,
     caller: CustomerCaller,
     Query(filter): Query<TagFilter>,
-) -> ApiResult<Json<Value>> {
-    let containers = state
-        .store
-        .customer_containers(caller.customer_id, &filter.names())
-        .await?;
-    Ok(Json(containers.iter().map(summary_json).collect()))
+) -> ApiResult<axum::response::Response> {
+    let names = filter.names();
+    let key = format!("containers:{}:{}", caller.customer_id, names.join(","));
+    let store = state.store.clone();
+    state
+        .rendered
+        .json(&state.store, key, || async move {
+            let containers = store
+                .customer_containers(caller.customer_id, &names)
+                .await?;
+            Ok(containers.iter().map(summary_json).collect())
+        })
+        .await
 }
 
 /// `POST /containers` `{server, name, memory, storage}`: creates a container on a server the
