@@ -171,13 +171,6 @@ enum ContainerCommand {
     List,
 }
 
-fn password_or_generated(given: Option<String>) -> (String, bool) {
-    match given {
-        Some(password) => (password, false),
-        None => (passwords::generate(), true),
-    }
-}
-
 /// Runs an admin command.
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let store = args.store.open().await?;
@@ -190,7 +183,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             company,
             vat,
         }) => {
-            let (password, generated) = password_or_generated(password);
+            let (password, generated) = passwords::given_or_generated(password);
             let customer = store
                 .create_customer(NewCustomer {
                     username,
@@ -220,7 +213,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             );
         }
         AdminCommand::Customer(CustomerCommand::Passwd { username, password }) => {
-            let (password, generated) = password_or_generated(password);
+            let (password, generated) = passwords::given_or_generated(password);
             store.set_password(&username, &password).await?;
             let mut answer = json!({"username": username, "message": "password changed"});
             if generated {
@@ -229,7 +222,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             print_object(&answer, json);
         }
         AdminCommand::Staff(StaffCommand::Create { username, password }) => {
-            let (password, generated) = password_or_generated(password);
+            let (password, generated) = passwords::given_or_generated(password);
             store.create_staff(&username, &password).await?;
             let mut answer = json!({"username": username});
             if generated {

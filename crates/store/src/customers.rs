@@ -221,27 +221,22 @@ impl Store {
             None => None,
         };
         let mut write = self.write().await?;
-        if let Some(email) = email {
-            sqlx::query("UPDATE customers SET email = $1 WHERE id = $2")
-                .bind(email)
-                .bind(customer_id)
-                .execute(&mut *write.tx)
-                .await?;
-        }
-        if let Some(company) = company {
-            sqlx::query("UPDATE customers SET company = $1 WHERE id = $2")
-                .bind(optional(Some(company)))
-                .bind(customer_id)
-                .execute(&mut *write.tx)
-                .await?;
-        }
-        if let Some(vat) = vat {
-            sqlx::query("UPDATE customers SET vat = $1 WHERE id = $2")
-                .bind(optional(Some(vat)))
-                .bind(customer_id)
-                .execute(&mut *write.tx)
-                .await?;
-        }
+        // Read inside the write, after the revision bump has serialised writers.
+        let current = sqlx::query("SELECT email, company, vat FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(&mut *write.tx)
+            .await?
+            .ok_or(StoreError::NotFound("customer"))?;
+        let current_email: String = current.try_get("email")?;
+        let current_company: Option<String> = current.try_get("company")?;
+        let current_vat: Option<String> = current.try_get("vat")?;
+        sqlx::query("UPDATE customers SET email = $1, company = $2, vat = $3 WHERE id = $4")
+            .bind(email.unwrap_or(current_email))
+            .bind(company.map_or(current_company, |c| optional(Some(c))))
+            .bind(vat.map_or(current_vat, |v| optional(Some(v))))
+            .bind(customer_id)
+            .execute(&mut *write.tx)
+            .await?;
         if let Some(hash) = password_hash {
             sqlx::query("UPDATE users SET password_hash = $1 WHERE customer_id = $2")
                 .bind(hash)

@@ -37,6 +37,15 @@ pub fn generate() -> String {
         .collect()
 }
 
+/// The password an operator gave, or a generated one; the flag says it was generated (and
+/// must therefore be shown to the operator).
+pub fn given_or_generated(given: Option<String>) -> (String, bool) {
+    match given {
+        Some(password) => (password, false),
+        None => (generate(), true),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,8 +28,8 @@ pub async fn create(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let username = input::as_str("username", input::required(&body, "username")?)?.to_owned();
-    let given = input::optional_string(&body, "password")?;
-    let password = given.clone().unwrap_or_else(passwords::generate);
+    let (password, generated) =
+        passwords::given_or_generated(input::optional_string(&body, "password")?);
     let customer = state
         .store
         .create_customer(NewCustomer {
@@ -41,7 +41,7 @@ pub async fn create(
         })
         .await?;
     let mut answer = json!({"username": customer.username, "uuid": customer.uuid});
-    if given.is_none() {
+    if generated {
         answer["password"] = json!(password);
     }
     Ok((StatusCode::CREATED, Json(answer)))
@@ -55,11 +55,11 @@ pub async fn password(
     Path(username): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let given = input::optional_string(&body, "password")?;
-    let password = given.clone().unwrap_or_else(passwords::generate);
+    let (password, generated) =
+        passwords::given_or_generated(input::optional_string(&body, "password")?);
     state.store.set_password(&username, &password).await?;
     let mut answer = json!({"message": "Ok"});
-    if given.is_none() {
+    if generated {
         answer["password"] = json!(password);
     }
     Ok(Json(answer))
@@ -72,11 +72,11 @@ pub async fn create_staff(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let username = input::as_str("username", input::required(&body, "username")?)?;
-    let given = input::optional_string(&body, "password")?;
-    let password = given.clone().unwrap_or_else(passwords::generate);
+    let (password, generated) =
+        passwords::given_or_generated(input::optional_string(&body, "password")?);
     state.store.create_staff(username, &password).await?;
     let mut answer = json!({"username": username});
-    if given.is_none() {
+    if generated {
         answer["password"] = json!(password);
     }
     Ok((StatusCode::CREATED, Json(answer)))
