@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod container;
 pub mod distro;
 pub mod error;
+pub mod metrics;
 pub mod server;
 pub mod ssh_keys;
 pub mod tag;

@@ -12,6 +12,7 @@ pub mod distros;
 pub mod error;
 pub mod keys;
 pub mod logins;
+pub mod metrics;
 pub mod migrations;
 pub mod passwords;
 pub mod servers;

@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod distros;
 pub mod me;
+pub mod metrics;
 pub mod tags;
 
 use axum::routing::get;
@@ -36,6 +37,15 @@ pub fn routes() -> Router<ApiState> {
             "/containers/{uid}",
             get(containers::show).post(containers::update),
         )
+        .route(
+            "/containers/{uid}/domains",
+            get(metrics::domains_of_container),
+        )
+        .route(
+            "/domains/{id}/containers",
+            get(metrics::containers_of_domain),
+        )
+        .route("/metrics/{metric}/{id}", get(metrics::series))
         .route(
             "/tags/{id}",
             get(tags::show).post(tags::update).delete(tags::delete),
