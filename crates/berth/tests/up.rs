@@ -1,54 +1,9 @@
 //! `berth up`: the platform in one command; the curl commands it prints answer, and a
 //! restart reuses the same accounts.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
 
-/// A running `berth up`, killed when dropped. Its stdout is closed after the banner, as
-/// when piped into `head`: berth must keep serving.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `berth up` on a free port and returns it with the lines of its banner.
-fn start(data: &std::path::Path) -> (Running, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["up", "--data"])
-        .arg(data)
-        .args([
-            "--api",
-            "127.0.0.1:0",
-            "--router-http",
-            "127.0.0.1:0",
-            "--router-stats",
-            "127.0.0.1:0",
-        ])
-        .env_remove("BERTH_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("berth up starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).expect("banner line") == 0 {
-            panic!("berth up exited early: {lines:#?}");
-        }
-        let done = line.starts_with("Router:");
-        lines.push(line.trim_end().to_owned());
-        if done {
-            break;
-        }
-    }
-    drop(stdout);
-    (Running(child), lines)
-}
+use support::start;
 
 /// Runs one printed `curl -u U:P [-X POST -d 'BODY'] URL` line with reqwest.
 async fn run_curl(line: &str) -> (u16, serde_json::Value) {
@@ -77,7 +32,7 @@ async fn run_curl(line: &str) -> (u16, serde_json::Value) {
 async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data = dir.path().join("berth-data");
-    let (first, banner) = start(&data);
+    let (first, banner) = start(&data, &[]);
     let curls: Vec<String> = banner
         .iter()
         .map(|line| line.trim().to_owned())
@@ -115,7 +70,7 @@ async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
     assert_eq!(me["containers"].as_array().expect("containers").len(), 1);
     drop(first);
 
-    let (_second, again) = start(&data);
+    let (_second, again) = start(&data, &[]);
     let credentials = |lines: &[String]| -> Vec<String> {
         lines
             .iter()

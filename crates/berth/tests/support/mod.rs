@@ -1,0 +1,65 @@
+//! Running `berth up` from integration tests.
+
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running `berth up`, killed when dropped. Its stdout is closed after the banner, as
+/// when piped into `head`: berth must keep serving.
+pub struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `berth up` on free ports, with `extra` arguments, and returns it with the lines of
+/// its banner.
+pub fn start(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--data"])
+        .arg(data)
+        .args([
+            "--api",
+            "127.0.0.1:0",
+            "--router-http",
+            "127.0.0.1:0",
+            "--router-stats",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .env_remove("BERTH_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("berth up starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).expect("banner line") == 0 {
+            panic!("berth up exited early: {lines:#?}");
+        }
+        let done = line.starts_with("Router:");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    drop(stdout);
+    (Running(child), lines)
+}
+
+/// The API base URL (`http://host:port`) a banner's curl commands call.
+pub fn api_base(banner: &[String]) -> String {
+    let url = banner
+        .iter()
+        .filter_map(|line| line.split_whitespace().last())
+        .find(|word| word.starts_with("http://") && word.ends_with("/api/me"))
+        .expect("a curl command for /api/me in the banner");
+    url.trim_end_matches("/api/me").to_owned()
+}
