@@ -7,6 +7,9 @@ use berth_model::ValidationError;
 use berth_store::StoreError;
 use serde_json::json;
 
+/// The `reason` of a 404 for a path no endpoint answers.
+pub const NO_SUCH_ENDPOINT: &str = "no such endpoint";
+
 /// An error answer of the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -41,6 +44,11 @@ impl ApiError {
     /// 404 for a missing object or path.
     pub fn not_found() -> Self {
         Self::bare(StatusCode::NOT_FOUND)
+    }
+
+    /// 404 for a path no endpoint answers (as opposed to a missing object).
+    pub fn no_such_endpoint() -> Self {
+        Self::new(StatusCode::NOT_FOUND, NO_SUCH_ENDPOINT)
     }
 
     /// 401 with the Basic challenge.

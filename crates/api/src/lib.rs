@@ -10,6 +10,7 @@ pub mod body;
 pub mod customer;
 pub mod error;
 pub mod input;
+pub mod openapi;
 pub mod rendered;
 pub mod response;
 
@@ -43,7 +44,7 @@ pub fn app(store: Store) -> Result<Router, ApiError> {
     Ok(Router::new()
         .nest("/api", customer::routes())
         .nest("/v1/admin", admin::routes())
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(|| async { ApiError::no_such_endpoint() })
         .layer(axum::middleware::from_fn(response::shape))
         .with_state(state))
 }

@@ -78,7 +78,7 @@ on_both_stores! {
         let alice = api.customer("alice").await;
         let (status, body) = api.get("/api/nothing-here", &alice.login).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(body, json!({"error": "Not found"}));
+        assert_eq!(body, json!({"error": "Not found", "reason": "no such endpoint"}));
         let (status, body) = api.send(Method::PUT, "/api/me", Some(&alice.login), None).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(body, json!({"error": "Method not allowed"}));

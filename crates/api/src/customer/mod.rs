@@ -26,6 +26,7 @@ pub fn routes() -> Router<ApiState> {
             get(containers::list).post(containers::create),
         ),
         ("/distros", get(distros::list)),
+        ("/openapi.json", get(crate::openapi::serve)),
         ("/tags", get(tags::list).post(tags::create)),
     ] {
         router = router

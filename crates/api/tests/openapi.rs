@@ -1,0 +1,59 @@
+//! `/api/openapi.json` describes the customer API: every operation it lists is answered by
+//! a route, and every path it lists refuses the methods it does not list.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const METHODS: [&str; 3] = ["get", "post", "delete"];
+
+/// The concrete path a test calls for a documented path template.
+fn concrete(template: &str, uid: i64) -> String {
+    template
+        .replace("{uid}", &uid.to_string())
+        .replace("{id}", "999999")
+        .replace("container.{metric}", "container.cpu")
+        .replace("domain.{metric}", "domain.hits")
+}
+
+on_both_stores! {
+    async fn the_document_is_public_openapi_3(api) {
+        let (status, document) = api.send(Method::GET, "/api/openapi.json", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(document["openapi"], "3.1.0");
+        assert_eq!(document["servers"][0]["url"], "/api");
+        let paths = document["paths"].as_object().expect("paths");
+        assert!(paths.len() >= 20, "{}", paths.len());
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("path item") {
+                assert!(operation["summary"].is_string(), "{method} {path}");
+                assert!(operation["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+            }
+        }
+    }
+
+    async fn every_documented_operation_is_routed(api) {
+        let alice = api.customer("alice").await;
+        let uid = api.container(&alice, "web").await;
+        let (_, document) = api.send(Method::GET, "/api/openapi.json", None, None).await;
+        for (template, item) in document["paths"].as_object().expect("paths") {
+            let path = format!("/api{}", concrete(template, uid));
+            let item = item.as_object().expect("path item");
+            for method in METHODS {
+                let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                let (status, body): (StatusCode, Value) =
+                    api.send(verb, &path, Some(&alice.login), Some(b"{}".to_vec())).await;
+                if item.contains_key(method) {
+                    assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {body}");
+                    assert!(
+                        !(status == StatusCode::NOT_FOUND && body["reason"] == "no such endpoint"),
+                        "{method} {path} is documented but not routed"
+                    );
+                } else {
+                    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is routed but not documented: {body}");
+                }
+            }
+        }
+    }
+}
