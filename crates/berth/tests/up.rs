@@ -17,6 +17,11 @@ impl Drop for Running {
 
 /// Starts `berth up` on a free port and returns it with the lines of its banner.
 fn start(data: &std::path::Path) -> (Running, Vec<String>) {
+    start_with(data, &[])
+}
+
+/// [`start`] with more flags.
+fn start_with(data: &std::path::Path, flags: &[&str]) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["up", "--data"])
         .arg(data)
@@ -28,7 +33,9 @@ fn start(data: &std::path::Path) -> (Running, Vec<String>) {
             "--router-stats",
             "127.0.0.1:0",
         ])
+        .args(flags)
         .env_remove("BERTH_DATABASE_URL")
+        .env_remove("BERTH_DNS_SERVER")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -139,4 +146,36 @@ async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
     let mode = std::fs::metadata(data.join("credentials.toml")).expect("credentials file");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+}
+
+/// `--dns-server` reaches the API: a domain proof asks that server (here one that never
+/// answers) and the 403 says so.
+#[tokio::test]
+async fn domain_proofs_ask_the_dns_server_given_on_the_command_line() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+    let dns_server = silent.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (_running, banner) = start_with(&dir.path().join("data"), &["--dns-server", &dns_server]);
+    let me = banner
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("curl ") && line.ends_with("/api/me"))
+        .expect("a /api/me command");
+    let words: Vec<&str> = me.split_whitespace().collect();
+    let (user, password) = words[2].split_once(':').expect("user:password");
+    let base = words[3].trim_end_matches("/api/me");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/domains"))
+        .basic_auth(user, Some(password))
+        .body(r#"{"name": "example.com"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 403);
+    let error: serde_json::Value = response.json().await.expect("JSON");
+    let reason = error["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("timed out") && reason.contains(&dns_server),
+        "{reason}"
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod containers;
 pub mod distros;
+pub mod domains;
 pub mod me;
 pub mod tags;
 
@@ -26,6 +27,12 @@ pub fn routes() -> Router<ApiState> {
         ),
         ("/distros", get(distros::list)),
         ("/tags", get(tags::list).post(tags::create)),
+        (
+            "/domains",
+            get(domains::list)
+                .post(domains::create)
+                .delete(domains::delete_named),
+        ),
     ] {
         router = router
             .route(path, route.clone())
@@ -35,6 +42,12 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/containers/{uid}",
             get(containers::show).post(containers::update),
+        )
+        .route(
+            "/domains/{id}",
+            get(domains::show)
+                .post(domains::update)
+                .delete(domains::delete),
         )
         .route(
             "/tags/{id}",
