@@ -107,14 +107,8 @@ pub async fn update(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let id = input::path_id(&id)?;
-    let note = body
-        .get("note")
-        .map(|value| input::as_optional_str("note", value))
-        .transpose()?;
-    let tags = body
-        .get("tags")
-        .map(|value| input::as_string_list("tags", value))
-        .transpose()?;
+    let note = input::field(&body, "note", input::as_optional_str)?;
+    let tags = input::field(&body, "tags", input::as_string_list)?;
     let domain = if note.is_none() && tags.is_none() {
         state.store.domain(caller.customer_id, id).await?
     } else {
