@@ -87,6 +87,19 @@ pub fn optional_string(
         .map(str::to_owned))
 }
 
+/// An optional field of `object` read with `read` (e.g. [`as_optional_str`]): `None` when
+/// absent, so that "absent" and "null" stay apart.
+pub fn field<'a, T>(
+    object: &'a Map<String, Value>,
+    field: &str,
+    read: impl FnOnce(&str, &'a Value) -> Result<T, ApiError>,
+) -> Result<Option<T>, ApiError> {
+    object
+        .get(field)
+        .map(|value| read(field, value))
+        .transpose()
+}
+
 /// A required field of `object`.
 pub fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a Value, ApiError> {
     object

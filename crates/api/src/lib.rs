@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod customer;
+pub mod dns_proof;
 pub mod error;
 pub mod input;
 pub mod openapi;
@@ -21,7 +22,15 @@ use berth_store::Store;
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
+use crate::dns_proof::DnsProofConfig;
 use crate::error::ApiError;
+
+/// How the API is set up, beyond its store.
+#[derive(Debug, Clone, Default)]
+pub struct ApiOptions {
+    /// How domains are proved.
+    pub dns: DnsProofConfig,
+}
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -32,14 +41,17 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// Rendered answers, valid while the store's revision stays the same.
     pub rendered: rendered::RenderedCache,
+    /// How domains are proved.
+    pub dns: DnsProofConfig,
 }
 
 /// The whole HTTP application over `store`.
-pub fn app(store: Store) -> Result<Router, ApiError> {
+pub fn app(store: Store, options: ApiOptions) -> Result<Router, ApiError> {
     let state = ApiState {
         auth: Authenticator::new(store.clone())?,
         rendered: rendered::RenderedCache::new(),
         store,
+        dns: options.dns,
     };
     Ok(Router::new()
         .nest("/api", customer::routes())
@@ -52,10 +64,11 @@ pub fn app(store: Store) -> Result<Router, ApiError> {
 /// Serves the API on `listener` until `shutdown` completes.
 pub async fn serve(
     store: Store,
+    options: ApiOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(store).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
+    let app = app(store, options).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use berth_api::admin::views;
 use berth_model::container::ContainerUpdate;
+use berth_model::domain::DomainName;
 use berth_store::containers::{Actor, ContainerRelations};
 use berth_store::customers::NewCustomer;
 use berth_store::passwords;
@@ -43,6 +44,9 @@ enum AdminCommand {
     /// Containers of any customer.
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Domains of any customer.
+    #[command(subcommand)]
+    Domain(DomainCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +172,25 @@ enum ContainerCommand {
         uid: i64,
     },
     /// List every container.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainCommand {
+    /// Give a domain to a customer without a DNS proof.
+    Add {
+        /// Domain name (`.example.com` for a wildcard).
+        name: String,
+        /// Username of the customer who gets it.
+        #[arg(long)]
+        customer: String,
+    },
+    /// Delete a domain, whoever holds it.
+    Delete {
+        /// Domain name.
+        name: String,
+    },
+    /// List every domain with its owner.
     List,
 }
 
@@ -347,6 +370,26 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 ],
                 json,
             );
+        }
+        AdminCommand::Domain(DomainCommand::Add { name, customer }) => {
+            let domain = store
+                .assign_domain(&DomainName::parse(&name)?, &customer)
+                .await?;
+            print_object(&views::domain(&domain), json);
+        }
+        AdminCommand::Domain(DomainCommand::Delete { name }) => {
+            let name = DomainName::parse(&name)?;
+            store.delete_domain_named(Actor::Staff, &name).await?;
+            print_object(&json!({"name": name.as_str(), "message": "deleted"}), json);
+        }
+        AdminCommand::Domain(DomainCommand::List) => {
+            let rows: Vec<_> = store
+                .domains(Actor::Staff, &[])
+                .await?
+                .iter()
+                .map(views::domain)
+                .collect();
+            print_rows(&rows, &["id", "name", "customer", "tags", "note"], json);
         }
     }
     Ok(())

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use berth_api::dns_proof::{self, DnsProofConfig};
+use berth_api::ApiOptions;
 use clap::Args;
 
 use crate::store_args::StoreArgs;
@@ -19,6 +21,29 @@ pub struct ApiArgs {
         default_value = "127.0.0.1:8080"
     )]
     listen: SocketAddr,
+    #[command(flatten)]
+    options: ApiOptionArgs,
+}
+
+/// The API's own settings, shared by `berth api` and `berth up`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiOptionArgs {
+    /// Send every DNS query of domain proofs to this server (`ip` or `ip:port`) instead of
+    /// asking each domain's own name servers.
+    #[arg(long = "dns-server", env = "BERTH_DNS_SERVER", value_parser = dns_proof::parse_server)]
+    dns_server: Option<SocketAddr>,
+}
+
+impl ApiOptionArgs {
+    /// The options the API runs with.
+    pub fn options(&self) -> ApiOptions {
+        ApiOptions {
+            dns: self
+                .dns_server
+                .map(DnsProofConfig::server)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
@@ -50,6 +75,6 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, "berth api listening");
-    berth_api::serve(store, listener, shutdown_signal()).await?;
+    berth_api::serve(store, args.options.options(), listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use berth_store::{passwords, Store};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::api::shutdown_signal;
+use crate::api::{shutdown_signal, ApiOptionArgs};
 use crate::store_args::StoreArgs;
 
 /// Flags of `berth up`.
@@ -43,6 +43,8 @@ pub struct UpArgs {
         default_value = "127.0.0.1:5003"
     )]
     router_stats: SocketAddr,
+    #[command(flatten)]
+    options: ApiOptionArgs,
 }
 
 /// The accounts `berth up` creates on first start.
@@ -252,7 +254,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         );
         let _ = stdout.flush();
     }
-    berth_api::serve(store, listener, shutdown_signal()).await?;
+    berth_api::serve(store, args.options.options(), listener, shutdown_signal()).await?;
     router_task.await??;
     Ok(())
 }

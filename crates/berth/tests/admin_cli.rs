@@ -170,6 +170,22 @@ fn exercise(admin: &Admin) {
     assert_eq!(list[0]["uid"], uid);
     assert_eq!(list[0]["customer"], "kratos");
     assert!(admin.ok(&["container", "list"]).contains("kratos"));
+    let domain = admin.json(&["domain", "add", "Example.com", "--customer", "kratos"]);
+    assert_eq!(domain["name"], "example.com");
+    assert_eq!(domain["customer"], "kratos");
+    let taken = admin.fails(&["domain", "add", "example.com", "--customer", "zeus"]);
+    assert!(taken.contains("belongs to kratos"), "{taken}");
+    admin.fails(&["domain", "add", "*.example.com", "--customer", "zeus"]);
+    admin.fails(&["domain", "add", "example.org", "--customer", "ghost"]);
+    admin.ok(&["domain", "add", ".example.com", "--customer", "zeus"]);
+    let table = admin.ok(&["domain", "list"]);
+    assert!(
+        table.contains("example.com") && table.contains("zeus"),
+        "{table}"
+    );
+    admin.ok(&["domain", "delete", "example.com"]);
+    admin.fails(&["domain", "delete", "example.com"]);
+    assert_eq!(admin.json(&["domain", "list"])[0]["name"], ".example.com");
     admin.ok(&["container", "delete", &uid.to_string()]);
     admin.fails(&["container", "delete", &uid.to_string()]);
     assert_eq!(admin.json(&["server", "list"])[0]["used_memory"], 0);

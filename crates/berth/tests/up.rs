@@ -95,3 +95,35 @@ async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
 }
+
+/// `--dns-server` reaches the API: a domain proof asks that server (here one that never
+/// answers) and the 403 says so.
+#[tokio::test]
+async fn domain_proofs_ask_the_dns_server_given_on_the_command_line() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+    let dns_server = silent.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (_running, banner) = start(&dir.path().join("data"), &["--dns-server", &dns_server]);
+    let me = banner
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("curl ") && line.ends_with("/api/me"))
+        .expect("a /api/me command");
+    let words: Vec<&str> = me.split_whitespace().collect();
+    let (user, password) = words[2].split_once(':').expect("user:password");
+    let base = words[3].trim_end_matches("/api/me");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/domains"))
+        .basic_auth(user, Some(password))
+        .body(r#"{"name": "example.com"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 403);
+    let error: serde_json::Value = response.json().await.expect("JSON");
+    let reason = error["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("timed out") && reason.contains(&dns_server),
+        "{reason}"
+    );
+}

@@ -7,6 +7,7 @@ pub mod account;
 pub mod capacity;
 pub mod container;
 pub mod distro;
+pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod server;

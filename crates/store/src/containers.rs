@@ -189,13 +189,10 @@ impl Store {
     ) -> Result<Vec<ContainerSummary>> {
         let mut sql = format!("SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} WHERE c.customer_id = $1");
         if !any_of_tags.is_empty() {
-            let placeholders: Vec<String> = (0..any_of_tags.len())
-                .map(|i| format!("${}", i + 2))
-                .collect();
             sql.push_str(&format!(
                 " AND c.id IN (SELECT ct.container_id FROM container_tags ct \
                  JOIN tags t ON t.id = ct.tag_id WHERE t.customer_id = $1 AND t.name IN ({}))",
-                placeholders.join(", ")
+                tags::placeholders(2, any_of_tags.len())
             ));
         }
         sql.push_str(" ORDER BY c.name, c.id");

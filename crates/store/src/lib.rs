@@ -9,6 +9,7 @@
 pub mod containers;
 pub mod customers;
 pub mod distros;
+pub mod domains;
 pub mod error;
 pub mod keys;
 pub mod logins;

@@ -25,7 +25,8 @@ fn tag_from_row(row: &sqlx::any::AnyRow) -> Result<Tag> {
     })
 }
 
-fn clean_note(note: Option<&str>) -> Result<Option<String>> {
+/// A note as stored: checked, and `None` when empty.
+pub(crate) fn clean_note(note: Option<&str>) -> Result<Option<String>> {
     Ok(note
         .map(|note| text::note("note", note, text::NOTE_MAX))
         .transpose()?
@@ -138,14 +139,21 @@ pub(crate) async fn ids_by_names(
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "SELECT id FROM tags WHERE customer_id = $1 AND name IN ({})",
-        placeholders.join(", ")
+        placeholders(2, names.len())
     );
     let mut query = sqlx::query_scalar(&sql).bind(customer_id);
     for name in names {
         query = query.bind(name);
     }
     Ok(query.fetch_all(conn).await?)
+}
+
+/// `count` numbered placeholders from `$first`, comma-separated, for an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

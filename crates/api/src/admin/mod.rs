@@ -2,6 +2,7 @@
 
 pub mod containers;
 pub mod customers;
+pub mod domains;
 pub mod infrastructure;
 pub mod views;
 
@@ -27,6 +28,12 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/containers",
             get(containers::list).post(containers::create),
+        )
+        .route(
+            "/domains",
+            get(domains::list)
+                .post(domains::assign)
+                .delete(domains::delete),
         )
         .route(
             "/containers/{uid}",

@@ -3,6 +3,7 @@
 use berth_store::containers::ContainerSummary;
 use berth_store::customers::CustomerListing;
 use berth_store::distros::Distro;
+use berth_store::domains::Domain;
 use berth_store::servers::Server;
 use serde_json::{json, Value};
 
@@ -51,5 +52,12 @@ pub fn container(summary: &ContainerSummary) -> Value {
     if let Value::Object(map) = &mut value {
         map.insert("customer".to_owned(), json!(summary.customer));
     }
+    value
+}
+
+/// A domain in staff listings: the customer's detail shape plus its owner.
+pub fn domain(domain: &Domain) -> Value {
+    let mut value = crate::customer::domains::detail_json(domain);
+    value["customer"] = json!(domain.customer);
     value
 }

@@ -2,6 +2,7 @@
 
 pub mod containers;
 pub mod distros;
+pub mod domains;
 pub mod me;
 pub mod metrics;
 pub mod tags;
@@ -28,6 +29,12 @@ pub fn routes() -> Router<ApiState> {
         ("/distros", get(distros::list)),
         ("/openapi.json", get(crate::openapi::serve)),
         ("/tags", get(tags::list).post(tags::create)),
+        (
+            "/domains",
+            get(domains::list)
+                .post(domains::create)
+                .delete(domains::delete_named),
+        ),
     ] {
         router = router
             .route(path, route.clone())
@@ -47,6 +54,12 @@ pub fn routes() -> Router<ApiState> {
             get(metrics::containers_of_domain),
         )
         .route("/metrics/{metric}/{id}", get(metrics::series))
+        .route(
+            "/domains/{id}",
+            get(domains::show)
+                .post(domains::update)
+                .delete(domains::delete),
+        )
         .route(
             "/tags/{id}",
             get(tags::show).post(tags::update).delete(tags::delete),

@@ -33,11 +33,7 @@ pub async fn create(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = input::as_str("name", input::required(&body, "name")?)?;
-    let note = body
-        .get("note")
-        .map(|value| input::as_optional_str("note", value))
-        .transpose()?
-        .flatten();
+    let note = input::field(&body, "note", input::as_optional_str)?.flatten();
     let tag = state
         .store
         .create_tag(caller.customer_id, name, note)
@@ -66,14 +62,8 @@ pub async fn update(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let id = input::path_id(&id)?;
-    let name = body
-        .get("name")
-        .map(|value| input::as_str("name", value))
-        .transpose()?;
-    let note = body
-        .get("note")
-        .map(|value| input::as_optional_str("note", value))
-        .transpose()?;
+    let name = input::field(&body, "name", input::as_str)?;
+    let note = input::field(&body, "note", input::as_optional_str)?;
     let tag = state
         .store
         .update_tag(caller.customer_id, id, name, note)

@@ -6,6 +6,10 @@
 
 #![allow(dead_code)]
 
+pub mod dns;
+
+use berth_api::dns_proof::DnsProofConfig;
+use berth_api::ApiOptions;
 use berth_store::customers::NewCustomer;
 use berth_store::servers::NewServer;
 use berth_store::{Backend, Store};
@@ -70,6 +74,8 @@ pub struct TestApi {
     pub http: reqwest::Client,
     pub staff: Login,
     pub server_id: i64,
+    /// The DNS server domain proofs ask (unless the test chose another).
+    pub dns: dns::TestDns,
     postgres_database: Option<String>,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -77,8 +83,18 @@ pub struct TestApi {
 }
 
 impl TestApi {
-    /// Starts the API on a fresh store of `backend`, with a staff user and a shared server.
+    /// Starts the API on a fresh store of `backend`, with a staff user and a shared server;
+    /// domain proofs ask [`TestApi::dns`], a DNS server on loopback.
     pub async fn start(backend: Backend) -> TestApi {
+        TestApi::start_with(backend, None).await
+    }
+
+    /// Starts the API with domain proofs set up by `dns` (default: ask [`TestApi::dns`]).
+    pub async fn start_with(backend: Backend, dns: Option<DnsProofConfig>) -> TestApi {
+        let test_dns = dns::TestDns::loopback().await;
+        let options = ApiOptions {
+            dns: dns.unwrap_or_else(|| DnsProofConfig::server(test_dns.addr)),
+        };
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("temporary directory");
         let (url, postgres_database) = match backend {
@@ -117,7 +133,7 @@ impl TestApi {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(berth_api::serve(store.clone(), listener, async {
+        let served = tokio::spawn(berth_api::serve(store.clone(), options, listener, async {
             let _ = stopped.await;
         }));
         TestApi {
@@ -129,6 +145,7 @@ impl TestApi {
                 password: "staff-password".into(),
             },
             server_id: server.id,
+            dns: test_dns,
             postgres_database,
             _dir: dir,
             stop: Some(stop),

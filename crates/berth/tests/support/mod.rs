@@ -33,6 +33,7 @@ pub fn start(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
         ])
         .args(extra)
         .env_remove("BERTH_DATABASE_URL")
+        .env_remove("BERTH_DNS_SERVER")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
