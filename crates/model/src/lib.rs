@@ -4,10 +4,13 @@
 //! the store agree on one set of rules.
 
 pub mod account;
+pub mod alarm;
 pub mod capacity;
 pub mod container;
 pub mod distro;
 pub mod error;
+pub mod loopbox;
+pub mod news;
 pub mod server;
 pub mod ssh_keys;
 pub mod tag;
