@@ -18,9 +18,9 @@ pub const MESSAGE_MAX: usize = 65_536;
 /// The largest ring staff may give a container.
 pub const RING_MAX: i64 = 100_000;
 
-/// An alarm ready to be stored.
+/// What an alarm says, as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAlarm {
+pub struct AlarmDetails {
     /// 0 system, 1 user, 2 exception, 3 traceback, 4 log.
     pub level: i64,
     /// `#rrggbb`, lower case.
@@ -35,10 +35,17 @@ pub struct NewAlarm {
     pub func: Option<String>,
     /// Line number.
     pub line: Option<i64>,
-    /// When it happened (unix seconds); `None` means now, as the store's clock says.
-    pub unix: Option<i64>,
     /// The message, verbatim.
     pub msg: String,
+}
+
+/// An alarm ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlarm {
+    /// What it says.
+    pub details: AlarmDetails,
+    /// When it happened (unix seconds); `None` means now, as the store's clock says.
+    pub unix: Option<i64>,
 }
 
 /// The optional fields of a customer's alarm as a client sent them (query parameters); empty
@@ -148,35 +155,39 @@ pub fn customer_alarm(fields: RaisedFields<'_>, msg: &str) -> Result<NewAlarm, R
         return Err(ValidationError::new("unix", "must not be negative").into());
     }
     Ok(NewAlarm {
-        level,
-        color: given(fields.color)
-            .map(color)
-            .transpose()?
-            .unwrap_or_else(|| DEFAULT_COLOR.to_owned()),
-        class: label("class", fields.class)?,
-        vassal: label("vassal", fields.vassal)?,
-        filename: label("filename", fields.filename)?,
-        func: label("func", fields.func)?,
-        line: given(fields.line)
-            .map(|line| whole_number("line", line))
-            .transpose()?,
+        details: AlarmDetails {
+            level,
+            color: given(fields.color)
+                .map(color)
+                .transpose()?
+                .unwrap_or_else(|| DEFAULT_COLOR.to_owned()),
+            class: label("class", fields.class)?,
+            vassal: label("vassal", fields.vassal)?,
+            filename: label("filename", fields.filename)?,
+            func: label("func", fields.func)?,
+            line: given(fields.line)
+                .map(|line| whole_number("line", line))
+                .transpose()?,
+            msg: message(msg)?,
+        },
         unix,
-        msg: message(msg)?,
     })
 }
 
 /// A platform alarm (level 0, white) about a container, as the node reports it.
 pub fn system_alarm(unix: i64, msg: &str) -> Result<NewAlarm, ValidationError> {
     Ok(NewAlarm {
-        level: LEVEL_SYSTEM,
-        color: DEFAULT_COLOR.to_owned(),
-        class: None,
-        vassal: None,
-        filename: None,
-        func: None,
-        line: None,
+        details: AlarmDetails {
+            level: LEVEL_SYSTEM,
+            color: DEFAULT_COLOR.to_owned(),
+            class: None,
+            vassal: None,
+            filename: None,
+            func: None,
+            line: None,
+            msg: message(msg)?,
+        },
         unix: Some(unix),
-        msg: message(msg)?,
     })
 }
 
@@ -314,9 +325,9 @@ mod tests {
     #[test]
     fn customer_alarms_default_and_check_their_fields() {
         let alarm = customer_alarm(RaisedFields::default(), "\"hello\"").expect("alarm");
-        assert_eq!(alarm.level, LEVEL_USER);
-        assert_eq!(alarm.color, DEFAULT_COLOR);
-        assert_eq!(alarm.msg, "\"hello\"");
+        assert_eq!(alarm.details.level, LEVEL_USER);
+        assert_eq!(alarm.details.color, DEFAULT_COLOR);
+        assert_eq!(alarm.details.msg, "\"hello\"");
         assert_eq!(alarm.unix, None);
         let blank = RaisedFields {
             class: Some(""),
@@ -324,7 +335,10 @@ mod tests {
             line: Some(""),
             ..RaisedFields::default()
         };
-        assert_eq!(customer_alarm(blank, "x").expect("alarm").class, None);
+        assert_eq!(
+            customer_alarm(blank, "x").expect("alarm").details.class,
+            None
+        );
         let level = |level| RaisedFields {
             level: Some(level),
             ..RaisedFields::default()

@@ -6,13 +6,17 @@
 //! its row lock first serialises writers, so read-check-write rules such as server capacity
 //! hold on both backends.
 
+pub mod alarms;
 pub mod containers;
 pub mod customers;
 pub mod distros;
 pub mod error;
+mod filter;
 pub mod keys;
 pub mod logins;
+pub mod loopboxes;
 pub mod migrations;
+pub mod news;
 pub mod passwords;
 pub mod servers;
 pub mod tags;
