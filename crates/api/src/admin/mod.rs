@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod customers;
 pub mod infrastructure;
+pub mod news;
 pub mod views;
 
 use axum::routing::{get, post};
@@ -28,6 +29,7 @@ pub fn routes() -> Router<ApiState> {
             "/containers",
             get(containers::list).post(containers::create),
         )
+        .route("/news", get(news::list).post(news::create))
         .route(
             "/containers/{uid}",
             get(containers::show)

@@ -3,6 +3,7 @@
 use berth_store::containers::ContainerSummary;
 use berth_store::customers::CustomerListing;
 use berth_store::distros::Distro;
+use berth_store::news::News;
 use berth_store::servers::Server;
 use serde_json::{json, Value};
 
@@ -52,4 +53,9 @@ pub fn container(summary: &ContainerSummary) -> Value {
         map.insert("customer".to_owned(), json!(summary.customer));
     }
     value
+}
+
+/// A news item with its audience; `date` is when it was published (unix seconds).
+pub fn news(item: &News) -> Value {
+    json!({"id": item.id, "content": item.content, "public": item.public, "date": item.created_at})
 }
