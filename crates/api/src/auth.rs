@@ -1,5 +1,6 @@
 //! Authentication: HTTP Basic or uwsgi.it's hex-encoded `X-uwsgi-it-username` /
-//! `X-uwsgi-it-password` headers, checked against argon2 hashes.
+//! `X-uwsgi-it-password` headers, checked against argon2 hashes; for raising alarms only,
+//! also a container's alarm key; for news, no credentials at all.
 //!
 //! Verifying argon2 on every request would cost tens of milliseconds, so verified
 //! credentials are remembered for a few minutes. The cache key is an HMAC (with a per-process
@@ -9,7 +10,7 @@
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use base64::Engine;
@@ -183,6 +184,87 @@ impl FromRequestParts<ApiState> for CustomerCaller {
                     "this account is not a customer account",
                 )
             })
+    }
+}
+
+/// A request that may or may not come from a customer, for pages anyone may read
+/// (`/api/news`). Missing, wrong or non-customer credentials all count as anonymous: a
+/// logged-out uwsgiit-console sends `None:None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeCustomer(pub Option<CustomerCaller>);
+
+impl FromRequestParts<ApiState> for MaybeCustomer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(MaybeCustomer(
+            CustomerCaller::from_request_parts(parts, state).await.ok(),
+        ))
+    }
+}
+
+/// Who raises an alarm: a customer by credentials or, only when the request carries no
+/// credential headers at all, whoever holds the container's alarm key (`?key=`), as the
+/// uWSGI alarm plugins do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmRaiser {
+    /// Credentials of a customer.
+    Customer(CustomerCaller),
+    /// An alarm key, not yet checked against the container.
+    Key(String),
+}
+
+#[derive(serde::Deserialize)]
+struct AlarmKeyParam {
+    key: Option<String>,
+}
+
+impl AlarmRaiser {
+    /// The customer on whose behalf an alarm is raised on container `uid`: the caller, or the
+    /// container's owner when the key is that container's current alarm key (else 401).
+    pub async fn customer_id(&self, state: &ApiState, uid: i64) -> Result<i64, ApiError> {
+        match self {
+            AlarmRaiser::Customer(caller) => Ok(caller.customer_id),
+            AlarmRaiser::Key(key) => {
+                state
+                    .store
+                    .alarm_key_holder(uid, key)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::UNAUTHORIZED,
+                            format!("the key is not the alarm key of container {uid}"),
+                        )
+                    })
+            }
+        }
+    }
+}
+
+impl FromRequestParts<ApiState> for AlarmRaiser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let has_credentials = [
+            header::AUTHORIZATION.as_str(),
+            "x-uwsgi-it-username",
+            "x-uwsgi-it-password",
+        ]
+        .iter()
+        .any(|name| parts.headers.contains_key(*name));
+        if has_credentials {
+            return CustomerCaller::from_request_parts(parts, state)
+                .await
+                .map(AlarmRaiser::Customer);
+        }
+        let Query(AlarmKeyParam { key }) = Query::try_from_uri(&parts.uri)
+            .map_err(|_| ApiError::bad_request("malformed query string"))?;
+        key.filter(|key| !key.is_empty())
+            .map(AlarmRaiser::Key)
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 

@@ -107,6 +107,18 @@ pub fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a V
         .ok_or_else(|| ApiError::bad_request(format!("{field}: is required")))
 }
 
+/// An optional whole number from a query parameter: absent or empty means none (uwsgi.it
+/// clients send blank form fields), anything else must be a whole number.
+pub fn query_int(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| wrong(field, "a whole number")),
+    }
+}
+
 /// Parses a path id; anything that is not a whole number is a 404, like a missing object.
 pub fn path_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().map_err(|_| ApiError::not_found())
@@ -133,6 +145,14 @@ mod tests {
         assert_eq!(as_bool("f", &json!(0)), Ok(false));
         assert_eq!(as_bool("f", &json!("on")), Ok(true));
         assert!(as_bool("f", &json!(7)).is_err());
+    }
+
+    #[test]
+    fn blank_query_numbers_are_no_filter() {
+        assert_eq!(query_int("level", None), Ok(None));
+        assert_eq!(query_int("level", Some("")), Ok(None));
+        assert_eq!(query_int("level", Some("2")), Ok(Some(2)));
+        assert!(query_int("level", Some("high")).is_err());
     }
 
     #[test]

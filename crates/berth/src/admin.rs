@@ -47,6 +47,23 @@ enum AdminCommand {
     /// Domains of any customer.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// News shown to customers (and, when public, to visitors).
+    #[command(subcommand)]
+    News(NewsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NewsCommand {
+    /// Publish a news item (private to customers unless --public).
+    Add {
+        /// The text.
+        content: String,
+        /// Show it to visitors who are not logged in, too.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List every news item, newest first.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +182,13 @@ enum ContainerCommand {
         /// New storage quota, MB.
         #[arg(long)]
         storage: Option<i64>,
+    },
+    /// Set how many alarms a container keeps (the oldest go first).
+    MaxAlarms {
+        /// Container uid.
+        uid: i64,
+        /// Ring size, 1 to 100000.
+        count: i64,
     },
     /// Delete a container (its home stays on the server).
     Delete {
@@ -346,6 +370,10 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .await?;
             print_object(&views::container(&container.summary), json);
         }
+        AdminCommand::Container(ContainerCommand::MaxAlarms { uid, count }) => {
+            store.set_max_alarms(uid, count).await?;
+            print_object(&json!({"uid": uid, "max_alarms": count}), json);
+        }
         AdminCommand::Container(ContainerCommand::Delete { uid }) => {
             store.delete_container(uid).await?;
             print_object(&json!({"uid": uid, "message": "deleted"}), json);
@@ -390,6 +418,19 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .map(views::domain)
                 .collect();
             print_rows(&rows, &["id", "name", "customer", "tags", "note"], json);
+        }
+        AdminCommand::News(NewsCommand::Add { content, public }) => {
+            let item = store.add_news(&content, public).await?;
+            print_object(&views::news(&item), json);
+        }
+        AdminCommand::News(NewsCommand::List) => {
+            let rows: Vec<_> = store
+                .news(true, None)
+                .await?
+                .iter()
+                .map(views::news)
+                .collect();
+            print_rows(&rows, &["id", "date", "public", "content"], json);
         }
     }
     Ok(())

@@ -186,9 +186,27 @@ fn exercise(admin: &Admin) {
     admin.ok(&["domain", "delete", "example.com"]);
     admin.fails(&["domain", "delete", "example.com"]);
     assert_eq!(admin.json(&["domain", "list"])[0]["name"], ".example.com");
+    let ring = admin.json(&["container", "max-alarms", &uid.to_string(), "5"]);
+    assert_eq!(ring["max_alarms"], 5);
+    admin.fails(&["container", "max-alarms", &uid.to_string(), "0"]);
     admin.ok(&["container", "delete", &uid.to_string()]);
     admin.fails(&["container", "delete", &uid.to_string()]);
     assert_eq!(admin.json(&["server", "list"])[0]["used_memory"], 0);
+
+    let item = admin.json(&["news", "add", "Maintenance on Sunday", "--public"]);
+    assert_eq!(item["public"], true);
+    assert!(item["date"].is_i64());
+    admin.ok(&["news", "add", "New prices"]);
+    let news = admin.json(&["news", "list"]);
+    assert_eq!(news[0]["content"], "New prices");
+    assert_eq!(news[0]["public"], false);
+    assert_eq!(news[1]["content"], "Maintenance on Sunday");
+    let table = admin.ok(&["news", "list"]);
+    assert!(
+        table.contains("CONTENT") && table.contains("Maintenance on Sunday"),
+        "{table}"
+    );
+    admin.fails(&["news", "add", "  "]);
 }
 
 #[test]

@@ -4,12 +4,15 @@
 //! the store agree on one set of rules.
 
 pub mod account;
+pub mod alarm;
 pub mod capacity;
 pub mod container;
 pub mod distro;
 pub mod domain;
 pub mod error;
+pub mod loopbox;
 pub mod metrics;
+pub mod news;
 pub mod server;
 pub mod ssh_keys;
 pub mod tag;

@@ -6,15 +6,19 @@
 //! its row lock first serialises writers, so read-check-write rules such as server capacity
 //! hold on both backends.
 
+pub mod alarms;
 pub mod containers;
 pub mod customers;
 pub mod distros;
 pub mod domains;
 pub mod error;
+mod filter;
 pub mod keys;
 pub mod logins;
+pub mod loopboxes;
 pub mod metrics;
 pub mod migrations;
+pub mod news;
 pub mod passwords;
 pub mod servers;
 pub mod tags;

@@ -4,6 +4,7 @@ pub mod containers;
 pub mod customers;
 pub mod domains;
 pub mod infrastructure;
+pub mod news;
 pub mod views;
 
 use axum::routing::{get, post};
@@ -29,6 +30,7 @@ pub fn routes() -> Router<ApiState> {
             "/containers",
             get(containers::list).post(containers::create),
         )
+        .route("/news", get(news::list).post(news::create))
         .route(
             "/domains",
             get(domains::list)

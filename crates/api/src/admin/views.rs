@@ -4,6 +4,7 @@ use berth_store::containers::ContainerSummary;
 use berth_store::customers::CustomerListing;
 use berth_store::distros::Distro;
 use berth_store::domains::Domain;
+use berth_store::news::News;
 use berth_store::servers::Server;
 use serde_json::{json, Value};
 
@@ -60,4 +61,9 @@ pub fn domain(domain: &Domain) -> Value {
     let mut value = crate::customer::domains::detail_json(domain);
     value["customer"] = json!(domain.customer);
     value
+}
+
+/// A news item with its audience; `date` is when it was published (unix seconds).
+pub fn news(item: &News) -> Value {
+    json!({"id": item.id, "content": item.content, "public": item.public, "date": item.created_at})
 }

@@ -169,7 +169,7 @@ pub async fn update(
 }
 
 /// A container uid from a path; anything else is refused like a foreign container (403).
-fn container_uid(text: &str) -> ApiResult<i64> {
+pub(crate) fn container_uid(text: &str) -> ApiResult<i64> {
     text.parse::<i64>().map_err(|_| {
         ApiError::new(
             StatusCode::FORBIDDEN,

@@ -1,13 +1,16 @@
 //! The uwsgi.it-compatible customer API, mounted at `/api`.
 
+pub mod alarms;
 pub mod containers;
 pub mod distros;
 pub mod domains;
+pub mod loopboxes;
 pub mod me;
 pub mod metrics;
+pub mod news;
 pub mod tags;
 
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::ApiState;
@@ -35,6 +38,9 @@ pub fn routes() -> Router<ApiState> {
                 .post(domains::create)
                 .delete(domains::delete_named),
         ),
+        ("/loopboxes", get(loopboxes::list).post(loopboxes::create)),
+        ("/alarms", get(alarms::list)),
+        ("/news", get(news::list)),
     ] {
         router = router
             .route(path, route.clone())
@@ -64,4 +70,14 @@ pub fn routes() -> Router<ApiState> {
             "/tags/{id}",
             get(tags::show).post(tags::update).delete(tags::delete),
         )
+        .route(
+            "/loopboxes/{id}",
+            get(loopboxes::show)
+                .post(loopboxes::update)
+                .delete(loopboxes::delete),
+        )
+        .route("/alarms/{id}", get(alarms::show).delete(alarms::delete))
+        .route("/alarms/raise/{uid}", post(alarms::raise))
+        .route("/alarms/trigger/{uid}", post(alarms::raise))
+        .route("/alarm_key/{uid}", any(alarms::new_key))
 }
