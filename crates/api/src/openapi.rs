@@ -395,8 +395,9 @@ fn paths() -> Value {
             ("post", raise_alarm("Raise an alarm (alias of /alarms/raise/{uid})")),
         ]),
         ("/alarm_key/{uid}", &["uid"], vec![
-            ("get", Operation::new("Make a new alarm key for a container (the old one stops working)", "200", schema("AlarmKey"))
-                .errors(&["401", "403"])),
+            ("get", alarm_key()),
+            ("post", alarm_key()),
+            ("delete", alarm_key()),
         ]),
         ("/news", &[], vec![
             ("get", Operation::new("The ten newest news items; public ones only without valid credentials", "200", list_of("News"))
@@ -425,6 +426,16 @@ fn paths() -> Value {
         paths.insert(path.to_owned(), Value::Object(item));
     }
     Value::Object(paths)
+}
+
+/// `/alarm_key/{uid}` answers any method, as upstream (its client sends GET).
+fn alarm_key() -> Operation {
+    Operation::new(
+        "Make a new alarm key for a container (the old one stops working)",
+        "200",
+        schema("AlarmKey"),
+    )
+    .errors(&["401", "403"])
 }
 
 fn raise_alarm(summary: &'static str) -> Operation {

@@ -119,3 +119,92 @@ on_both_stores! {
         assert_eq!(recorded, 1);
     }
 }
+
+mod domains {
+    use super::*;
+    use berth_model::domain::DomainName;
+    use berth_model::metrics::DomainMetric;
+    use berth_store::metrics::DomainSample;
+
+    fn hit(domain: &str, uid: i64, unix: i64, value: i64) -> DomainSample {
+        DomainSample {
+            domain: domain.into(),
+            uid,
+            metric: DomainMetric::Hits,
+            unix,
+            value,
+        }
+    }
+
+    async fn domain(api: &support::TestApi, name: &str, owner: &str) -> i64 {
+        api.store
+            .assign_domain(&DomainName::parse(name).expect("name"), owner)
+            .await
+            .expect("domain")
+            .id
+    }
+
+    on_both_stores! {
+        async fn a_domain_metric_is_one_series_per_container(api) {
+            let alice = api.customer("alice").await;
+            let bob = api.customer("bob").await;
+            let web = api.container(&alice, "web").await;
+            let worker = api.container(&alice, "worker").await;
+            let bobs = api.container(&bob, "bobs").await;
+            let shop = domain(&api, "shop.example.com", "alice").await;
+            let recorded = api.store.record_domain_samples(&[
+                hit("shop.example.com", worker, LEAP_DAY + 600, 9),
+                hit("shop.example.com", web, LEAP_DAY + 300, 1),
+                hit("shop.example.com", web, LEAP_DAY + 600, 4),
+                hit("shop.example.com", bobs, LEAP_DAY + 600, 666),
+                hit("nobody.example.com", web, LEAP_DAY + 600, 5),
+                DomainSample { metric: DomainMetric::NetTx, ..hit("shop.example.com", web, LEAP_DAY + 600, 1500) },
+            ]).await.expect("record");
+            assert_eq!(recorded, 4, "bob's container and unknown domains are skipped");
+            let day = "year=2024&month=2&day=29";
+            let (status, hits) = api.get(&format!("/api/metrics/domain.hits/{shop}?{day}"), &alice.login).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(hits, json!([
+                {"container": web, "metrics": [[LEAP_DAY + 300, 1], [LEAP_DAY + 600, 4]]},
+                {"container": worker, "metrics": [[LEAP_DAY + 600, 9]]},
+            ]));
+            let (_, tx) = api.get(&format!("/api/metrics/domain.net.tx/{shop}?{day}"), &alice.login).await;
+            assert_eq!(tx, json!([{"container": web, "metrics": [[LEAP_DAY + 600, 1500]]}]));
+            let (_, rx) = api.get(&format!("/api/metrics/domain.net.rx/{shop}?{day}"), &alice.login).await;
+            assert_eq!(rx, json!([]));
+            let (status, _) = api.get(&format!("/api/metrics/domain.hits/{shop}?{day}"), &bob.login).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+
+        async fn hits_tell_which_container_served_which_domain(api) {
+            let alice = api.customer("alice").await;
+            let bob = api.customer("bob").await;
+            let web = api.container(&alice, "web").await;
+            let idle = api.container(&alice, "idle").await;
+            let shop = domain(&api, "shop.example.com", "alice").await;
+            let blog = domain(&api, "blog.example.com", "alice").await;
+            let now = now();
+            api.store.record_domain_samples(&[
+                hit("shop.example.com", web, now, 3),
+                hit("blog.example.com", web, LEAP_DAY, 3),
+            ]).await.expect("record");
+            let (status, served) = api.get(&format!("/api/containers/{web}/domains"), &alice.login).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(served.as_array().expect("list").len(), 1);
+            assert_eq!(served[0]["id"], shop);
+            assert_eq!(served[0]["name"], "shop.example.com");
+            let (_, past) = api.get(&format!("/api/containers/{web}/domains?year=2024&month=2&day=29"), &alice.login).await;
+            assert_eq!(past[0]["id"], blog);
+            assert_eq!(api.get(&format!("/api/containers/{idle}/domains"), &alice.login).await.1, json!([]));
+            let (status, serving) = api.get(&format!("/api/domains/{shop}/containers"), &alice.login).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(serving.as_array().expect("list").len(), 1);
+            assert_eq!(serving[0]["uid"], web);
+            assert_eq!(serving[0]["name"], "web");
+            let (status, _) = api.get(&format!("/api/domains/{shop}/containers"), &bob.login).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            let (status, _) = api.get(&format!("/api/domains/{shop}/containers?month=13"), &alice.login).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+        }
+    }
+}

@@ -161,7 +161,10 @@ async fn every_method_of_uwsgiit_py_works_against_berth_up() {
     let uuid = me["uuid"].as_str().expect("uuid");
     let _dns = dns_server(dns_port, "example.org", &format!("uwsgi:{uuid}"));
 
-    let distro = admin(&data, &["distro", "add", "bookworm", "--path", "bookworm"]);
+    let distro = admin(
+        &data,
+        &["distro", "add", "bookworm", "--path", "/distros/bookworm"],
+    );
     let metrics_domain = admin(
         &data,
         &["domain", "add", "metrics.example.net", "--customer", &user],
