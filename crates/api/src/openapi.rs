@@ -298,10 +298,13 @@ fn day_query(operation: Operation) -> Operation {
         .query("day", "day of the month (default: today's)")
 }
 
+/// A path template, its path parameters, and its operations by method.
+type PathItem = (&'static str, &'static [&'static str], Vec<(&'static str, Operation)>);
+
 /// Every path of the customer API with its operations.
 fn paths() -> Value {
     let ok = || schema("Message");
-    let table: Vec<(&str, &[&str], Vec<(&str, Operation)>)> = vec![
+    let table: Vec<PathItem> = vec![
         ("/me", &[], vec![
             ("get", Operation::new("Your account, containers and dedicated servers", "200", schema("Me"))),
             ("post", Operation::new("Change email, company, VAT number or password", "200", schema("Me"))
