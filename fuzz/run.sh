@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every cargo-fuzz target of berth-wire for a given time each, in parallel on
+# Run every cargo-fuzz target (berth-wire's packet parsers, berth-model's customer input) for a given time each, in parallel on
 # the given number of jobs, and stop at the first crash.
 #   fuzz/run.sh [SECONDS_PER_TARGET=600] [PARALLEL=2]
 # Works on a stable toolchain: RUSTC_BOOTSTRAP lets cargo-fuzz use its -Z flags.

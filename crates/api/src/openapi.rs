@@ -299,7 +299,11 @@ fn day_query(operation: Operation) -> Operation {
 }
 
 /// A path template, its path parameters, and its operations by method.
-type PathItem = (&'static str, &'static [&'static str], Vec<(&'static str, Operation)>);
+type PathItem = (
+    &'static str,
+    &'static [&'static str],
+    Vec<(&'static str, Operation)>,
+);
 
 /// Every path of the customer API with its operations.
 fn paths() -> Value {

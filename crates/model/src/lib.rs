@@ -13,6 +13,7 @@ pub mod error;
 pub mod loopbox;
 pub mod metrics;
 pub mod news;
+pub mod node;
 pub mod server;
 pub mod ssh_keys;
 pub mod tag;
