@@ -199,6 +199,14 @@ fn schemas() -> Value {
         ]),
         "AlarmPage": object(&[("total", kind("integer")), ("alarms", list_of("Alarm"))]),
         "AlarmKey": object(&[("message", kind("string")), ("alarm_key", kind("string"))]),
+        "PortMapping": object(&[
+            ("id", kind("integer")), ("proto", kind("string")), ("public_port", kind("integer")),
+            ("container", kind("integer")), ("container_ip", kind("string")), ("private_port", kind("integer")),
+        ]),
+        "PortMappingCreate": object(&[
+            ("container", kind("integer")), ("proto", json!({"enum": ["tcp", "udp"]})),
+            ("public_port", kind("integer")), ("private_port", kind("integer")),
+        ]),
         "News": object(&[("content", kind("string")), ("date", kind("integer"))]),
         "Points": points,
         "DomainSeries": {"type": "array", "items": object(&[
@@ -420,6 +428,19 @@ fn paths() -> Value {
                 "A domain's samples for a day, per container: metric is net.rx, net.tx or hits",
                 "200", schema("DomainSeries"))).errors(&["400", "401", "403", "404"])),
         ]),
+        ("/portmappings/{server}", &["server"], vec![
+            ("get", Operation::new("The port mappings of a dedicated server you own (by address or name)", "200",
+                list_of("PortMapping")).errors(&["401", "403"])),
+            ("post", Operation::new("Forward a public port of your server to a container on it", "201",
+                schema("PortMapping")).body(schema("PortMappingCreate")).errors(&["400", "401", "403", "409"])),
+            ("delete", Operation::new("Remove a port mapping", "200", ok())
+                .body(object(&[("id", kind("integer"))])).errors(&["400", "401", "403"])),
+        ]),
+        ("/regenerate_secret_uuid/{uid}", &["uid"], vec![
+            ("get", secret_uuid()),
+            ("post", secret_uuid()),
+            ("delete", secret_uuid()),
+        ]),
         ("/openapi.json", &[], vec![
             ("get", Operation::new("This document", "200", json!({"type": "object"})).public()),
         ]),
@@ -433,6 +454,16 @@ fn paths() -> Value {
         paths.insert(path.to_owned(), Value::Object(item));
     }
     Value::Object(paths)
+}
+
+/// `/regenerate_secret_uuid/{uid}` answers any method, as upstream.
+fn secret_uuid() -> Operation {
+    Operation::new(
+        "Give a container a new secret_uuid (the old one stops working)",
+        "200",
+        object(&[("message", kind("string")), ("secret_uuid", kind("string"))]),
+    )
+    .errors(&["401", "403"])
 }
 
 /// `/alarm_key/{uid}` answers any method, as upstream (its client sends GET).

@@ -13,6 +13,7 @@ fn concrete(template: &str, uid: i64) -> String {
     template
         .replace("{uid}", &uid.to_string())
         .replace("{id}", "999999")
+        .replace("{server}", "192.0.2.1")
         .replace("container.{metric}", "container.cpu")
         .replace("domain.{metric}", "domain.hits")
 }

@@ -14,6 +14,7 @@ pub mod loopbox;
 pub mod metrics;
 pub mod news;
 pub mod node;
+pub mod portmap;
 pub mod server;
 pub mod ssh_keys;
 pub mod tag;

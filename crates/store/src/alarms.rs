@@ -242,21 +242,6 @@ impl Store {
         write.commit().await
     }
 
-    /// Gives the customer's container `uid` a new random alarm key and returns it; the old
-    /// key stops working at once.
-    pub async fn regenerate_alarm_key(&self, customer_id: i64, uid: i64) -> Result<String> {
-        let key = uuid::Uuid::new_v4().to_string();
-        let mut write = self.write().await?;
-        let owner = container_ref(&mut write.tx, Actor::Customer(customer_id), uid).await?;
-        sqlx::query("UPDATE containers SET alarm_key = $1 WHERE id = $2")
-            .bind(&key)
-            .bind(owner.id)
-            .execute(&mut *write.tx)
-            .await?;
-        write.commit().await?;
-        Ok(key)
-    }
-
     /// The customer who owns container `uid`, if `key` is its current alarm key.
     pub async fn alarm_key_holder(&self, uid: i64, key: &str) -> Result<Option<i64>> {
         let Some(id) = container::id_of(uid) else {

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod migrations;
 pub mod news;
 pub mod passwords;
+pub mod port_mappings;
 pub mod servers;
 pub mod tags;
 mod time;

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "domains, loopboxes, alarms, news and metrics",
         sql: include_str!("../migrations/0002_domains_loopboxes_alarms_metrics.sql"),
     },
+    Migration {
+        version: 5,
+        name: "port mappings",
+        sql: include_str!("../migrations/0005_port_mappings.sql"),
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

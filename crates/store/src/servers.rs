@@ -169,9 +169,12 @@ impl Store {
         .bind(address_or_name.trim())
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::Forbidden(
-            "you can create containers only on servers you own".into(),
-        ))?;
+        .ok_or_else(|| {
+            StoreError::Forbidden(format!(
+                "{} is not a server you own",
+                address_or_name.trim()
+            ))
+        })?;
         server_from_row(&row)
     }
 }

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use berth_model::alarm::{self, RaiseError, RaisedFields, RangeError};
 use berth_store::alarms::{Alarm, AlarmFilter};
+use berth_store::containers::ContainerSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::containers::container_uid;
+use super::containers::{container_uid, regenerated};
 use crate::auth::{AlarmRaiser, CustomerCaller};
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult};
@@ -180,9 +181,12 @@ pub async fn new_key(
     caller: CustomerCaller,
     Path(uid): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let key = state
-        .store
-        .regenerate_alarm_key(caller.customer_id, container_uid(&uid)?)
-        .await?;
-    Ok(Json(json!({"message": "Ok", "alarm_key": key})))
+    regenerated(
+        &state,
+        &caller,
+        &uid,
+        ContainerSecret::AlarmKey,
+        "alarm_key",
+    )
+    .await
 }

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use berth_model::container::{self, AlarmChannel, ContainerUpdate};
 use berth_model::{ssh_keys, tag, text};
-use berth_store::containers::{Actor, Container, ContainerRelations, ContainerSummary};
+use berth_store::containers::{
+    Actor, Container, ContainerRelations, ContainerSecret, ContainerSummary,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -260,4 +262,38 @@ pub fn parse_update(body: &Map<String, Value>) -> ApiResult<(ContainerUpdate, Co
     };
     update.changes_links = relations.link.is_some() || relations.unlink.is_some();
     Ok((update, relations))
+}
+
+/// Replaces one of the caller's container's secrets and answers
+/// `{"message": "Ok", <field>: <new value>}`.
+pub(crate) async fn regenerated(
+    state: &ApiState,
+    caller: &CustomerCaller,
+    uid: &str,
+    secret: ContainerSecret,
+    field: &str,
+) -> ApiResult<Json<Value>> {
+    let value = state
+        .store
+        .regenerate_secret(caller.customer_id, container_uid(uid)?, secret)
+        .await?;
+    Ok(Json(json!({"message": "Ok", field: value})))
+}
+
+/// `/regenerate_secret_uuid/<uid>` (any method): a new `secret_uuid` for the container, the
+/// identity trusted external services know it by; the old one stops working.
+/// `{"message": "Ok", "secret_uuid"}`.
+pub async fn new_secret_uuid(
+    State(state): State<ApiState>,
+    caller: CustomerCaller,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    regenerated(
+        &state,
+        &caller,
+        &uid,
+        ContainerSecret::SecretUuid,
+        "secret_uuid",
+    )
+    .await
 }

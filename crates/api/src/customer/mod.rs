@@ -8,6 +8,7 @@ pub mod loopboxes;
 pub mod me;
 pub mod metrics;
 pub mod news;
+pub mod port_mappings;
 pub mod tags;
 
 use axum::routing::{any, get, post};
@@ -65,6 +66,16 @@ pub fn routes() -> Router<ApiState> {
             get(domains::show)
                 .post(domains::update)
                 .delete(domains::delete),
+        )
+        .route(
+            "/portmappings/{server}",
+            get(port_mappings::list)
+                .post(port_mappings::create)
+                .delete(port_mappings::delete),
+        )
+        .route(
+            "/regenerate_secret_uuid/{uid}",
+            any(containers::new_secret_uuid),
         )
         .route(
             "/tags/{id}",
