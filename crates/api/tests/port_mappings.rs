@@ -23,7 +23,7 @@ on_both_stores! {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(list.as_array().expect("list").len(), 2);
         assert_eq!(list[0], created);
-        let by_name = api.get(&format!("/api/portmappings/dedicated-198-51-100-7"), &alice.login).await;
+        let by_name = api.get("/api/portmappings/dedicated-198-51-100-7", &alice.login).await;
         assert_eq!(by_name.1, list);
         let delete = format!(r#"{{"id": {}}}"#, created["id"]);
         let (status, ok) = api.send(Method::DELETE, "/api/portmappings/198.51.100.7", Some(&alice.login), Some(delete.clone().into_bytes())).await;
