@@ -16,6 +16,9 @@ pub enum NodeError {
         /// Why it was refused.
         reason: String,
     },
+    /// The control plane could not be reached or answered an error.
+    #[error("control plane: {0}")]
+    ControlPlane(String),
     /// A file system operation failed.
     #[error("{path}: {source}")]
     Io {

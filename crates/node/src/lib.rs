@@ -11,6 +11,7 @@
 //! [`DesiredState`]: berth_model::node::DesiredState
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
+mod control;
 mod error;
 mod home;
 mod oci;
@@ -18,6 +19,7 @@ mod runc;
 mod runtime;
 mod shortcuts;
 
+pub use control::{step, ControlPlane};
 pub use error::NodeError;
 pub use runc::{container_id, uid_of_container_id, RuncState};
 pub use runtime::{Change, NodeConfig, Reconciliation, Runtime};

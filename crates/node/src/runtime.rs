@@ -143,8 +143,9 @@ impl Runtime {
                 config.cgroup_parent
             )));
         }
-        fs::create_dir_all(&config.containers_root)
-            .map_err(NodeError::io(&config.containers_root))?;
+        for dir in [&config.containers_root, &config.subscribe_dir] {
+            fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
+        }
         for dir in [&config.bundles_dir, &config.runc_root] {
             fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
@@ -188,40 +189,36 @@ impl Runtime {
         };
         let mut wanted = BTreeSet::new();
         for spec in &desired.containers {
-            let checked = match check(spec) {
-                Ok(c) if wanted.insert(c.uid) => c,
-                Ok(_) => {
-                    result.errors.push((
-                        spec.uid,
-                        NodeError::InvalidSpec {
-                            uid: spec.uid,
-                            reason: "listed twice".to_owned(),
-                        },
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    result.errors.push((spec.uid, e));
-                    continue;
-                }
+            // A desired container is never stopped, even when its spec is refused.
+            let listed_twice = u32::try_from(spec.uid).is_ok_and(|uid| !wanted.insert(uid));
+            let outcome = if listed_twice {
+                Err(NodeError::InvalidSpec {
+                    uid: spec.uid,
+                    reason: "listed twice".to_owned(),
+                })
+            } else {
+                check(spec).and_then(|checked| {
+                    self.converge(&checked, desired, existing.get(&checked.uid))
+                        .map(|changes| (checked.uid, changes))
+                })
             };
-            let uid = checked.uid;
-            match self.converge(&checked, desired, existing.get(&uid)) {
-                Ok(changes) => result.changes.extend(changes),
+            match outcome {
+                Ok((uid, changes)) => {
+                    result.changes.extend(changes);
+                    result.statuses.push(self.status(uid));
+                }
                 Err(e) => {
-                    tracing::warn!(uid, error = %e, "container not realised");
+                    tracing::warn!(uid = spec.uid, error = %e, "container not realised");
                     result.statuses.push(ContainerStatus {
                         uid: spec.uid,
                         state: ContainerState::Failed,
-                        running_since_reboot: self.recorded_reboot(uid).unwrap_or(0),
+                        running_since_reboot: 0,
                         detail: Some(e.to_string()),
                         disk_used: None,
                     });
                     result.errors.push((spec.uid, e));
-                    continue;
                 }
             }
-            result.statuses.push(self.status(uid));
         }
         for (&uid, _) in existing.iter().filter(|(uid, _)| !wanted.contains(uid)) {
             match self.stop(uid) {

@@ -10,8 +10,10 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{ContainerSpec, ContainerState, DesiredState, DistroSpec, ServerSpec};
-use berth_node::{container_id, Change, NodeConfig, Runtime};
+use berth_model::node::{
+    ContainerSpec, ContainerState, DesiredState, DistroSpec, NodeReport, ServerSpec,
+};
+use berth_node::{container_id, step, Change, ControlPlane, NodeConfig, NodeError, Runtime};
 use berth_wire::signing::VerifyingKey;
 use berth_wire::subscription::{Subscription, SubscriptionKind};
 
@@ -37,6 +39,7 @@ fn openssl(args: &[&str], input: Option<&str>) -> String {
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("openssl runs");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -275,6 +278,20 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
         let outside = fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
         assert_ne!(inside, outside, "{ns} namespace is shared with the host");
     }
+    // The limit is enforced: a process exceeding it is killed, the Emperor survives.
+    let (ok, small) = f.exec(uid, uid, "python3 -c 'print(len(bytearray(1 << 20)))'");
+    assert!(ok);
+    assert_eq!(small.trim(), "1048576");
+    let (ok, _) = f.exec(
+        uid,
+        uid,
+        &format!(
+            "python3 -c 'b = bytearray({} << 20); print(len(b))'",
+            2 * MEMORY_MB
+        ),
+    );
+    assert!(!ok, "a process exceeded the memory limit and lived");
+    assert_eq!(f.pid(uid), pid);
     let (ok, hostname) = f.exec(uid, uid, "hostname");
     assert!(ok);
     assert_eq!(hostname.trim(), "c31001");
@@ -485,10 +502,79 @@ fn unsafe_specs_are_refused_without_touching_the_machine() {
         done.errors.iter().map(|(uid, _)| *uid).collect::<Vec<_>>(),
         vec![0, 31007, 31008, 31009, 31010, i64::MAX]
     );
+    assert!(done
+        .statuses
+        .iter()
+        .all(|s| s.state == ContainerState::Failed && s.detail.is_some()));
     assert!(fs::read_dir(&f.config.containers_root)
         .expect("containers root")
         .next()
         .is_none());
+
+    // A running container whose spec turns bad (or is listed twice) keeps running.
+    let uid = 31011;
+    let good = f.spec(uid.into());
+    assert_eq!(
+        f.runtime.reconcile(&desired(vec![good.clone()])).changes,
+        vec![Change::Started(uid)]
+    );
+    let pid = f.pid(uid);
+    let mut gone_distro = good.clone();
+    gone_distro.distro.path = "/nonexistent-distro".to_owned();
+    let done = f.runtime.reconcile(&desired(vec![gone_distro]));
+    assert_eq!(done.changes, vec![]);
+    assert_eq!(done.errors.len(), 1);
+    let done = f.runtime.reconcile(&desired(vec![good.clone(), good]));
+    assert_eq!(done.changes, vec![]);
+    assert_eq!(done.errors.len(), 1);
+    assert_eq!(f.pid(uid), pid);
+}
+
+/// A control plane that serves one state and records the reports.
+struct FakeControlPlane {
+    state: DesiredState,
+    reports: std::sync::Mutex<Vec<NodeReport>>,
+}
+
+impl ControlPlane for FakeControlPlane {
+    fn desired_state(&self, _after: Option<i64>) -> Result<DesiredState, NodeError> {
+        Ok(self.state.clone())
+    }
+
+    fn report(&self, report: &NodeReport) -> Result<(), NodeError> {
+        self.reports.lock().expect("lock").push(report.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_node_step_realises_the_fetched_state_and_reports_it() {
+    let f = fixture();
+    let uid = 31012;
+    let mut refused = f.spec(31013);
+    refused.memory = -1;
+    let mut state = desired(vec![f.spec(uid.into()), refused]);
+    state.revision = 7;
+    let control = FakeControlPlane {
+        state,
+        reports: Default::default(),
+    };
+    assert_eq!(step(&control, &f.runtime, None).expect("step"), 7);
+    let reports = control.reports.lock().expect("lock");
+    assert_eq!(reports.len(), 1);
+    let states: Vec<_> = reports[0]
+        .containers
+        .iter()
+        .map(|s| (s.uid, s.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (i64::from(uid), ContainerState::Running),
+            (31013, ContainerState::Failed)
+        ]
+    );
+    assert!(f.runtime.state(uid).expect("state").is_some());
 }
 
 #[test]
