@@ -335,6 +335,11 @@ fn reconcile_is_idempotent_keys_apply_live_reboot_restarts_removal_stops() {
     let written = fs::read_to_string(f.home(uid).join(".ssh/authorized_keys")).expect("keys");
     assert_eq!(written.lines().collect::<Vec<_>>(), spec.ssh_keys);
 
+    // A restart stops the Emperor with its vassals, and the vassals come back with it.
+    let socket = f.deploy_python(uid, "");
+    wait_for("the python vassal", || {
+        http_get(&socket).filter(|a| a.contains("Hello i am python"))
+    });
     spec.last_reboot = 2;
     let started = Instant::now();
     let reboot = f.runtime.reconcile(&desired(vec![spec.clone()]));
@@ -347,6 +352,9 @@ fn reconcile_is_idempotent_keys_apply_live_reboot_restarts_removal_stops() {
     let new_pid = f.pid(uid);
     assert_ne!(new_pid, pid);
     assert_eq!(reboot.statuses[0].running_since_reboot, 2);
+    wait_for("the python vassal after the restart", || {
+        http_get(&socket).filter(|a| a.contains("Hello i am python"))
+    });
     assert_eq!(
         f.runtime.reconcile(&desired(vec![spec.clone()])).changes,
         vec![]
@@ -478,6 +486,18 @@ fn the_domain_shortcut_subscribes_signed_to_the_router_socket() {
     let signature = sub.signature.expect("signed");
     let key = VerifyingKey::from_pem(&f.public_pem).expect("public key");
     assert!(key.verify(&signature.signed_bytes, &signature.signature));
+
+    // Removing the container stops its vassals gracefully: they unsubscribe.
+    let removed = f.runtime.reconcile(&desired(vec![]));
+    assert_eq!(removed.changes, vec![Change::Stopped(uid)]);
+    let unsubscribed = wait_for("an unsubscription", || {
+        let len = socket.recv(&mut packet).expect("a packet");
+        Subscription::parse(&packet[..len])
+            .ok()
+            .filter(|s| s.kind == SubscriptionKind::Unsubscribe)
+    });
+    assert_eq!(unsubscribed.key, "example.org");
+    assert_eq!(unsubscribed.address, sub.address);
 }
 
 #[test]
