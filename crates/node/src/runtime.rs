@@ -371,10 +371,15 @@ impl Runtime {
         }
         let home_str = path_str(&home)?;
         for file in ["hosts", "hostname", "resolv.conf"] {
-            // Only over a file the distro has: never create files in a read-only distro.
-            if distro.join("etc").join(file).is_file() && home.join("etc").join(file).is_file() {
+            // Only over a file the distro has: never create files in a read-only distro. Only
+            // from a regular file of the home: the mount would follow a symlink on the host
+            // (and no process of the customer runs while its container starts).
+            let source = home.join("etc").join(file);
+            if distro.join("etc").join(file).is_file()
+                && fs::symlink_metadata(&source).is_ok_and(|m| m.is_file())
+            {
                 mounts.push(Mount::bind(
-                    &format!("{home_str}/etc/{file}"),
+                    &path_str(&source)?,
                     &format!("/etc/{file}"),
                     &["nosuid", "nodev"],
                 ));

@@ -452,6 +452,20 @@ fn containers_see_neither_each_others_processes_nor_homes() {
     assert!(!ok, "container {a} can list the home of {b}");
     let (ok, _) = f.exec(a, 0, &format!("ls {home_b}/etc/uwsgi.key"));
     assert!(!ok, "container {a} can reach the key of {b}");
+
+    // Nor through a symlink in its own home that the node would follow on the host.
+    fs::write(f.home(b).join("secret"), "secret of b").expect("a file of b");
+    let hosts = f.home(a).join("etc/hosts");
+    fs::remove_file(&hosts).expect("hosts");
+    std::os::unix::fs::symlink(f.home(b).join("secret"), &hosts).expect("symlink");
+    let mut spec_a = f.spec(a.into());
+    spec_a.last_reboot = 2;
+    let done = f
+        .runtime
+        .reconcile(&desired(vec![spec_a, f.spec(b.into())]));
+    assert_eq!(done.changes, vec![Change::Restarted(a)]);
+    let (_, seen) = f.exec(a, 0, "cat /etc/hosts");
+    assert!(!seen.contains("secret of b"), "{seen}");
 }
 
 #[test]
