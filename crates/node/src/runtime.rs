@@ -91,7 +91,8 @@ pub struct Reconciliation {
     pub changes: Vec<Change>,
     /// The observed state of every desired container, for the node report.
     pub statuses: Vec<ContainerStatus>,
-    /// Containers that could not be realised (or stopped), by uid as sent.
+    /// Containers that could not be realised (or stopped), by uid as sent; uid 0 when runc
+    /// itself could not list the containers (then nothing was done).
     pub errors: Vec<(i64, NodeError)>,
 }
 
