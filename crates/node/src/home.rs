@@ -1,0 +1,126 @@
+//! The container home `/containers/<uid>` (spec/uwsgi-it.md §3.5): created by root, then
+//! filled with the file system uid/gid switched to the container's, so that a symlink the
+//! customer planted can never make the node write outside what the customer may write.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{lchown, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use nix::unistd::{setfsgid, setfsuid, Gid, Uid};
+
+use crate::error::NodeError;
+
+/// Directories of every home, relative to it, with their modes.
+const LAYOUT: &[(&str, u32)] = &[
+    ("vassals", 0o755),
+    ("logs", 0o755),
+    ("etc", 0o755),
+    ("run", 0o755),
+    ("run/subscribe", 0o755),
+    ("run/spool", 0o755),
+    ("tmp", 0o1777),
+    (".ssh", 0o700),
+];
+
+/// The authorized keys file, relative to the home (read by the ssh part of the node).
+pub(crate) const AUTHORIZED_KEYS: &str = ".ssh/authorized_keys";
+
+/// Run `f` with the file system uid and gid of `uid`; file creation then makes files owned by
+/// the customer, and every access is checked against the customer's permissions.
+fn as_user<T>(uid: u32, f: impl FnOnce() -> T) -> T {
+    let old_gid = setfsgid(Gid::from_raw(uid));
+    let old_uid = setfsuid(Uid::from_raw(uid));
+    let result = f();
+    setfsuid(old_uid);
+    setfsgid(old_gid);
+    result
+}
+
+/// Create `home` (owned by uid:uid, 0755) and its layout; missing directories are created,
+/// symlinks and files squatting their names are replaced.
+pub(crate) fn ensure_layout(home: &Path, uid: u32) -> Result<(), NodeError> {
+    match fs::symlink_metadata(home) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => fs::remove_file(home).map_err(NodeError::io(home))?,
+        Err(_) => {}
+    }
+    if !home.is_dir() {
+        fs::create_dir_all(home).map_err(NodeError::io(home))?;
+    }
+    lchown(home, Some(uid), Some(uid)).map_err(NodeError::io(home))?;
+    fs::set_permissions(home, fs::Permissions::from_mode(0o755)).map_err(NodeError::io(home))?;
+    as_user(uid, || {
+        for (dir, mode) in LAYOUT {
+            ensure_dir(&home.join(dir), *mode)?;
+        }
+        Ok(())
+    })
+}
+
+fn ensure_dir(path: &Path, mode: u32) -> Result<(), NodeError> {
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if !meta.is_dir() {
+            fs::remove_file(path).map_err(NodeError::io(path))?;
+        }
+    }
+    match fs::create_dir(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(NodeError::io(path)(e)),
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(NodeError::io(path))
+}
+
+/// Write `content` to `home/relative` as the customer, atomically (a temporary file renamed
+/// over it), with `mode`. Returns false when the file already held exactly `content`.
+pub(crate) fn write_file(
+    home: &Path,
+    uid: u32,
+    relative: &str,
+    content: &[u8],
+    mode: u32,
+) -> Result<bool, NodeError> {
+    let path = home.join(relative);
+    as_user(uid, || {
+        if let Ok(meta) = fs::symlink_metadata(&path) {
+            if meta.is_file()
+                && meta.permissions().mode() & 0o7777 == mode
+                && fs::read(&path).is_ok_and(|old| old == content)
+            {
+                return Ok(false);
+            }
+        }
+        let mut tmp_name = path.clone().into_os_string();
+        tmp_name.push(".berth-tmp");
+        let tmp = Path::new(&tmp_name);
+        if fs::symlink_metadata(tmp).is_ok() {
+            fs::remove_file(tmp).map_err(NodeError::io(tmp))?;
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(tmp)
+            .map_err(NodeError::io(tmp))?;
+        file.write_all(content).map_err(NodeError::io(tmp))?;
+        // The process umask may have narrowed the mode.
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(NodeError::io(tmp))?;
+        fs::rename(tmp, &path).map_err(NodeError::io(&path))?;
+        Ok(true)
+    })
+}
+
+/// Write `home/relative` only when it does not exist yet (seeds the customer may edit).
+pub(crate) fn seed_file(
+    home: &Path,
+    uid: u32,
+    relative: &str,
+    content: &[u8],
+) -> Result<(), NodeError> {
+    if fs::symlink_metadata(home.join(relative)).is_ok() {
+        return Ok(());
+    }
+    write_file(home, uid, relative, content, 0o644).map(|_| ())
+}

@@ -1,0 +1,26 @@
+//! berth node: the server agent. It takes a server's [`DesiredState`] (fetched from the
+//! control plane over `/node/v1`, however obtained) and makes the machine match it: one runc
+//! container per [`ContainerSpec`], whose init is the customer's uWSGI Emperor watching
+//! `<home>/vassals`, with the platform's shortcut options (`domain`, `ssl-domain`, …)
+//! injected into every vassal.
+//!
+//! The reconciler ([`Runtime::reconcile`]) is idempotent and keeps no state of its own beyond
+//! what it finds on disk and in runc, so after a node restart it adopts the containers that
+//! still run instead of starting them twice.
+//!
+//! [`DesiredState`]: berth_model::node::DesiredState
+//! [`ContainerSpec`]: berth_model::node::ContainerSpec
+
+mod control;
+mod error;
+mod home;
+mod oci;
+mod runc;
+mod runtime;
+mod shortcuts;
+
+pub use control::{step, ControlPlane};
+pub use error::NodeError;
+pub use runc::{container_id, uid_of_container_id, RuncState};
+pub use runtime::{Change, NodeConfig, Reconciliation, Runtime};
+pub use shortcuts::SHORTCUTS_INI;

@@ -1,0 +1,600 @@
+//! The container runtime (home, bundle, runc) and the reconciler on top of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use berth_model::node::{ContainerSpec, ContainerState, ContainerStatus, DesiredState};
+
+use crate::error::NodeError;
+use crate::home::{self, AUTHORIZED_KEYS};
+use crate::oci::{self, Mount};
+use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
+use crate::shortcuts::{SHORTCUTS_INI, SHORTCUTS_PATH};
+
+/// The lowest uid a container may have (uwsgi.it's 30000): never a system account.
+const MIN_UID: i64 = 30000;
+
+/// Top-level directories of a distro bound read-only into every container (symlinks among
+/// them, like a merged-/usr `bin -> usr/bin`, are copied as symlinks).
+const DISTRO_DIRS: &[&str] = &[
+    "bin", "etc", "lib", "lib32", "lib64", "libx32", "opt", "sbin", "usr",
+];
+
+/// Paths inside the container that berth mounts over: the containers root must not be under
+/// any of them, or the home could not appear at the same path inside.
+const RESERVED: &[&str] = &[
+    "/berth", "/bin", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc",
+    "/run", "/sbin", "/sys", "/tmp", "/usr",
+];
+
+/// Where the node keeps things and which programs it runs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Parent of the homes (`/containers`); a home is at the same path inside its container.
+    pub containers_root: PathBuf,
+    /// One bundle directory per container (`/var/lib/berth/node/bundles`), root only.
+    pub bundles_dir: PathBuf,
+    /// runc's state directory (`--root`, `/run/berth/runc`).
+    pub runc_root: PathBuf,
+    /// The runc binary.
+    pub runc_binary: PathBuf,
+    /// The uWSGI binary, as seen inside the distros.
+    pub uwsgi_binary: String,
+    /// Host directory holding the routers' subscription sockets (`http`, `fastrouter`),
+    /// bound at `/run/subscribe` in every container.
+    pub subscribe_dir: PathBuf,
+    /// The cgroup parent of the containers' cgroups (`berth` → `/berth/<uid>`).
+    pub cgroup_parent: String,
+    /// How long a stopping Emperor may take to shut its vassals down before it is killed.
+    /// Vassals unsubscribe from the routers at once on SIGTERM, but the Emperor needs about
+    /// 3 s to exit with them; 1 s keeps a restart within the 2 s the platform promises.
+    pub stop_timeout: Duration,
+}
+
+impl NodeConfig {
+    /// The production layout: homes under `/containers`, the router's sockets in `/subscribe`.
+    pub fn standard() -> NodeConfig {
+        NodeConfig {
+            containers_root: PathBuf::from("/containers"),
+            bundles_dir: PathBuf::from("/var/lib/berth/node/bundles"),
+            runc_root: PathBuf::from("/run/berth/runc"),
+            runc_binary: PathBuf::from("runc"),
+            uwsgi_binary: "/usr/bin/uwsgi".to_owned(),
+            subscribe_dir: PathBuf::from("/subscribe"),
+            cgroup_parent: "berth".to_owned(),
+            stop_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One thing [`Runtime::reconcile`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A container that did not run was started.
+    Started(u32),
+    /// A running container was restarted: its `last_reboot` was bumped, or its init had died.
+    Restarted(u32),
+    /// The authorized keys of a running container were rewritten (no restart).
+    KeysUpdated(u32),
+    /// A container no longer desired was stopped (its home is kept).
+    Stopped(u32),
+}
+
+/// The outcome of one reconciliation.
+#[derive(Debug, Default)]
+pub struct Reconciliation {
+    /// What changed; empty when the machine already matched.
+    pub changes: Vec<Change>,
+    /// The observed state of every desired container, for the node report.
+    pub statuses: Vec<ContainerStatus>,
+    /// Containers that could not be realised (or stopped), by uid as sent; uid 0 when runc
+    /// itself could not list the containers (then nothing was done).
+    pub errors: Vec<(i64, NodeError)>,
+}
+
+/// Realises containers on this machine with runc.
+#[derive(Debug)]
+pub struct Runtime {
+    config: NodeConfig,
+    runc: Runc,
+}
+
+/// A container spec checked to be safe to realise.
+struct Checked<'a> {
+    uid: u32,
+    memory_bytes: i64,
+    spec: &'a ContainerSpec,
+}
+
+impl Runtime {
+    /// A runtime for `config`; creates its root-only directories.
+    pub fn new(config: NodeConfig) -> Result<Runtime, NodeError> {
+        for path in [
+            &config.containers_root,
+            &config.bundles_dir,
+            &config.runc_root,
+        ] {
+            if !path.is_absolute() {
+                return Err(NodeError::Config(format!(
+                    "{} must be absolute",
+                    path.display()
+                )));
+            }
+        }
+        if RESERVED
+            .iter()
+            .any(|r| config.containers_root.starts_with(r))
+        {
+            return Err(NodeError::Config(format!(
+                "the containers root {} is under a directory the containers mount over ({})",
+                config.containers_root.display(),
+                RESERVED.join(", ")
+            )));
+        }
+        if config.cgroup_parent.is_empty()
+            || !config
+                .cgroup_parent
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(NodeError::Config(format!(
+                "bad cgroup parent {:?}",
+                config.cgroup_parent
+            )));
+        }
+        for dir in [&config.containers_root, &config.subscribe_dir] {
+            fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
+        }
+        for dir in [&config.bundles_dir, &config.runc_root] {
+            fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(NodeError::io(dir))?;
+        }
+        let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
+        Ok(Runtime { config, runc })
+    }
+
+    /// The home of `uid`: `<containers_root>/<uid>`, the same path inside the container.
+    pub fn home(&self, uid: u32) -> PathBuf {
+        self.config.containers_root.join(uid.to_string())
+    }
+
+    /// The bundle directory of `uid` (`config.json`, `rootfs/`, the recorded `last_reboot`).
+    pub fn bundle(&self, uid: u32) -> PathBuf {
+        self.config.bundles_dir.join(uid.to_string())
+    }
+
+    /// What runc says about the container of `uid`; `None` when it has none.
+    pub fn state(&self, uid: u32) -> Result<Option<RuncState>, NodeError> {
+        self.runc.state(&container_id(uid))
+    }
+
+    /// Make the machine match `desired`: start missing containers, restart those whose
+    /// `last_reboot` is newer than the one they run with (or whose init died), rewrite changed
+    /// ssh keys without a restart, stop the containers no longer desired (keeping their
+    /// homes). Running it again with the same state changes nothing. One container's failure
+    /// does not stop the others.
+    pub fn reconcile(&self, desired: &DesiredState) -> Reconciliation {
+        let mut result = Reconciliation::default();
+        let existing: BTreeMap<u32, RuncState> = match self.runc.list() {
+            Ok(list) => list
+                .into_iter()
+                .filter_map(|s| uid_of_container_id(&s.id).map(|uid| (uid, s)))
+                .collect(),
+            Err(e) => {
+                result.errors.push((0, e));
+                return result;
+            }
+        };
+        let mut wanted = BTreeSet::new();
+        for spec in &desired.containers {
+            // A desired container is never stopped, even when its spec is refused.
+            let listed_twice = u32::try_from(spec.uid).is_ok_and(|uid| !wanted.insert(uid));
+            let outcome = if listed_twice {
+                Err(NodeError::InvalidSpec {
+                    uid: spec.uid,
+                    reason: "listed twice".to_owned(),
+                })
+            } else {
+                check(spec).and_then(|checked| {
+                    self.converge(&checked, desired, existing.get(&checked.uid))
+                        .map(|changes| (checked.uid, changes))
+                })
+            };
+            match outcome {
+                Ok((uid, changes)) => {
+                    result.changes.extend(changes);
+                    result.statuses.push(self.status(uid));
+                }
+                Err(e) => {
+                    tracing::warn!(uid = spec.uid, error = %e, "container not realised");
+                    result.statuses.push(ContainerStatus {
+                        uid: spec.uid,
+                        state: ContainerState::Failed,
+                        running_since_reboot: 0,
+                        detail: Some(e.to_string()),
+                        disk_used: None,
+                    });
+                    result.errors.push((spec.uid, e));
+                }
+            }
+        }
+        for (&uid, _) in existing.iter().filter(|(uid, _)| !wanted.contains(uid)) {
+            match self.stop(uid) {
+                Ok(()) => result.changes.push(Change::Stopped(uid)),
+                Err(e) => result.errors.push((i64::from(uid), e)),
+            }
+        }
+        result
+    }
+
+    fn converge(
+        &self,
+        checked: &Checked<'_>,
+        desired: &DesiredState,
+        existing: Option<&RuncState>,
+    ) -> Result<Vec<Change>, NodeError> {
+        let uid = checked.uid;
+        let change = match existing {
+            None => Some(Change::Started(uid)),
+            Some(state) if !state.is_running() => Some(Change::Restarted(uid)),
+            Some(_) => match self.recorded_reboot(uid) {
+                Some(running) if running >= checked.spec.last_reboot => None,
+                _ => Some(Change::Restarted(uid)),
+            },
+        };
+        let mut changes = Vec::new();
+        if let Some(change) = change {
+            if existing.is_some() {
+                self.stop(uid)?;
+            }
+            self.start(checked, desired)?;
+            changes.push(change);
+        } else if self.write_keys(checked)? {
+            changes.push(Change::KeysUpdated(uid));
+        }
+        Ok(changes)
+    }
+
+    /// The state to report for `uid`.
+    fn status(&self, uid: u32) -> ContainerStatus {
+        let (state, detail) = match self.state(uid) {
+            Ok(Some(s)) if s.is_running() => (ContainerState::Running, None),
+            Ok(Some(s)) if s.status == "creating" || s.status == "created" => {
+                (ContainerState::Starting, None)
+            }
+            Ok(Some(s)) => (
+                ContainerState::Failed,
+                Some(format!("runc says {}", s.status)),
+            ),
+            Ok(None) => (ContainerState::Stopped, None),
+            Err(e) => (ContainerState::Failed, Some(e.to_string())),
+        };
+        ContainerStatus {
+            uid: i64::from(uid),
+            state,
+            running_since_reboot: self.recorded_reboot(uid).unwrap_or(0),
+            detail,
+            disk_used: None,
+        }
+    }
+
+    /// The `last_reboot` the container of `uid` was last started with.
+    fn recorded_reboot(&self, uid: u32) -> Option<i64> {
+        fs::read_to_string(self.bundle(uid).join("last_reboot"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn write_keys(&self, checked: &Checked<'_>) -> Result<bool, NodeError> {
+        let mut keys = String::new();
+        for key in &checked.spec.ssh_keys {
+            keys.push_str(key.trim());
+            keys.push('\n');
+        }
+        home::write_file(
+            &self.home(checked.uid),
+            checked.uid,
+            AUTHORIZED_KEYS,
+            keys.as_bytes(),
+            0o600,
+        )
+    }
+
+    /// Prepare the home and the bundle of a checked spec and start it.
+    fn start(&self, checked: &Checked<'_>, desired: &DesiredState) -> Result<(), NodeError> {
+        let uid = checked.uid;
+        let spec = checked.spec;
+        let home = self.home(uid);
+        home::ensure_layout(&home, uid)?;
+        home::write_file(
+            &home,
+            uid,
+            "etc/uwsgi.key",
+            spec.customer_private_key_pem.as_bytes(),
+            0o600,
+        )?;
+        home::write_file(
+            &home,
+            uid,
+            "etc/hostname",
+            format!("{}\n", spec.hostname).as_bytes(),
+            0o644,
+        )?;
+        let hosts = desired
+            .server
+            .etc_hosts
+            .clone()
+            .unwrap_or_else(|| format!("127.0.0.1\tlocalhost\n127.0.1.1\t{}\n", spec.hostname));
+        home::seed_file(&home, uid, "etc/hosts", hosts.as_bytes())?;
+        if let Some(resolv) = &desired.server.etc_resolv_conf {
+            home::seed_file(&home, uid, "etc/resolv.conf", resolv.as_bytes())?;
+        }
+        self.write_keys(checked)?;
+
+        let bundle = self.bundle(uid);
+        let rootfs = bundle.join("rootfs");
+        let platform = bundle.join("platform");
+        for dir in [&bundle, &rootfs, &platform] {
+            fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
+        }
+        let shortcuts = platform.join("shortcuts.ini");
+        fs::write(&shortcuts, SHORTCUTS_INI).map_err(NodeError::io(&shortcuts))?;
+        let distro = Path::new(&spec.distro.path);
+        let mut mounts = base_mounts();
+        for name in DISTRO_DIRS {
+            let source = distro.join(name);
+            let target = rootfs.join(name);
+            match fs::symlink_metadata(&source) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let link = fs::read_link(&source).map_err(NodeError::io(&source))?;
+                    if fs::read_link(&target).ok().as_ref() != Some(&link) {
+                        if fs::symlink_metadata(&target).is_ok() {
+                            remove_any(&target)?;
+                        }
+                        std::os::unix::fs::symlink(&link, &target)
+                            .map_err(NodeError::io(&target))?;
+                    }
+                }
+                Ok(meta) if meta.is_dir() => mounts.push(Mount::bind(
+                    &path_str(&source)?,
+                    &format!("/{name}"),
+                    &["ro", "nosuid", "nodev"],
+                )),
+                _ => {}
+            }
+        }
+        let home_str = path_str(&home)?;
+        for file in ["hosts", "hostname", "resolv.conf"] {
+            // Only over a file the distro has: never create files in a read-only distro. Only
+            // from a regular file of the home: the mount would follow a symlink on the host
+            // (and no process of the customer runs while its container starts).
+            let source = home.join("etc").join(file);
+            if distro.join("etc").join(file).is_file()
+                && fs::symlink_metadata(&source).is_ok_and(|m| m.is_file())
+            {
+                mounts.push(Mount::bind(
+                    &path_str(&source)?,
+                    &format!("/etc/{file}"),
+                    &["nosuid", "nodev"],
+                ));
+            }
+        }
+        mounts.push(Mount::bind(
+            &format!("{home_str}/tmp"),
+            "/tmp",
+            &["nosuid", "nodev"],
+        ));
+        mounts.push(Mount::bind(
+            &format!("{home_str}/run"),
+            "/run",
+            &["nosuid", "nodev"],
+        ));
+        mounts.push(Mount::bind(
+            &path_str(&self.config.subscribe_dir)?,
+            "/run/subscribe",
+            &["nosuid", "nodev", "noexec"],
+        ));
+        mounts.push(Mount::bind(
+            &path_str(&platform)?,
+            "/berth",
+            &["ro", "nosuid", "nodev", "noexec"],
+        ));
+        mounts.push(Mount::bind(&home_str, &home_str, &["nosuid", "nodev"]));
+
+        let mut args = vec![
+            self.config.uwsgi_binary.clone(),
+            "--emperor".to_owned(),
+            format!("{home_str}/vassals"),
+            "--vassal-set".to_owned(),
+            format!("inject-before={SHORTCUTS_PATH}"),
+            "--logto".to_owned(),
+            format!("{home_str}/logs/emperor.log"),
+            "--log-maxsize".to_owned(),
+            (100u64 << 20).to_string(),
+            "--die-on-term".to_owned(),
+        ];
+        if spec.nofollow {
+            args.push("--emperor-nofollow".to_owned());
+        }
+        let config = oci::Spec {
+            oci_version: "1.0.2",
+            process: oci::Process {
+                terminal: false,
+                user: oci::User { uid, gid: uid },
+                args,
+                env: vec![
+                    "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".to_owned(),
+                    format!("HOME={home_str}"),
+                    format!("USER={uid}"),
+                    "LANG=C.UTF-8".to_owned(),
+                ],
+                cwd: home_str.clone(),
+                capabilities: oci::Capabilities::default(),
+                no_new_privileges: true,
+            },
+            root: oci::Root {
+                path: path_str(&rootfs)?,
+                readonly: true,
+            },
+            hostname: spec.hostname.clone(),
+            mounts,
+            linux: oci::Linux {
+                resources: oci::Resources {
+                    devices: vec![oci::DeviceRule {
+                        allow: false,
+                        access: "rwm",
+                    }],
+                    memory: oci::Memory {
+                        limit: checked.memory_bytes,
+                    },
+                },
+                cgroups_path: format!("/{}/{uid}", self.config.cgroup_parent),
+                namespaces: ["pid", "network", "ipc", "uts", "mount"]
+                    .into_iter()
+                    .map(|kind| oci::Namespace { kind })
+                    .collect(),
+                masked_paths: oci::MASKED_PATHS.to_vec(),
+                readonly_paths: oci::READONLY_PATHS.to_vec(),
+            },
+        };
+        let json = serde_json::to_vec_pretty(&config).map_err(|e| NodeError::Io {
+            path: bundle.join("config.json"),
+            source: e.into(),
+        })?;
+        let config_path = bundle.join("config.json");
+        fs::write(&config_path, json).map_err(NodeError::io(&config_path))?;
+        let reboot_path = bundle.join("last_reboot");
+        fs::write(&reboot_path, spec.last_reboot.to_string())
+            .map_err(NodeError::io(&reboot_path))?;
+        let id = container_id(uid);
+        tracing::info!(uid, "starting container");
+        self.runc
+            .run_detached(&id, &bundle, &bundle.join("runc.log"))
+    }
+
+    /// Stop the container of `uid`: SIGTERM to its Emperor (which stops its vassals), SIGKILL
+    /// after the stop timeout, then forget it. The home is kept.
+    pub fn stop(&self, uid: u32) -> Result<(), NodeError> {
+        let id = container_id(uid);
+        tracing::info!(uid, "stopping container");
+        if self.runc.kill(&id, "TERM").is_ok() {
+            let deadline = Instant::now() + self.config.stop_timeout;
+            while Instant::now() < deadline {
+                match self.runc.state(&id)? {
+                    Some(s) if s.is_running() => sleep(Duration::from_millis(50)),
+                    _ => break,
+                }
+            }
+        }
+        match self.runc.delete(&id) {
+            Ok(()) => Ok(()),
+            // Gone already: that is what was asked.
+            Err(_) if self.runc.state(&id)?.is_none() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The kernel file systems every container gets.
+fn base_mounts() -> Vec<Mount> {
+    vec![
+        Mount::special("proc", "/proc", &["nosuid", "nodev", "noexec", "hidepid=2"]),
+        Mount::special(
+            "tmpfs",
+            "/dev",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        Mount::special(
+            "devpts",
+            "/dev/pts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+            ],
+        ),
+        Mount::special(
+            "tmpfs",
+            "/dev/shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        ),
+        Mount::special("mqueue", "/dev/mqueue", &["nosuid", "noexec", "nodev"]),
+        Mount::special("sysfs", "/sys", &["nosuid", "noexec", "nodev", "ro"]),
+    ]
+}
+
+fn remove_any(path: &Path) -> Result<(), NodeError> {
+    let meta = fs::symlink_metadata(path).map_err(NodeError::io(path))?;
+    if meta.is_dir() {
+        fs::remove_dir_all(path).map_err(NodeError::io(path))
+    } else {
+        fs::remove_file(path).map_err(NodeError::io(path))
+    }
+}
+
+fn path_str(path: &Path) -> Result<String, NodeError> {
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| NodeError::Config(format!("{} is not UTF-8", path.display())))
+}
+
+/// Refuse what cannot be realised safely.
+fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
+    let invalid = |reason: String| NodeError::InvalidSpec {
+        uid: spec.uid,
+        reason,
+    };
+    let uid = u32::try_from(spec.uid)
+        .ok()
+        .filter(|&u| i64::from(u) >= MIN_UID && u != u32::MAX)
+        .ok_or_else(|| invalid(format!("uid must be in {MIN_UID}..{}", u32::MAX)))?;
+    let memory_bytes = spec
+        .memory
+        .checked_mul(1 << 20)
+        .filter(|_| spec.memory > 0)
+        .ok_or_else(|| invalid(format!("bad memory limit {} MB", spec.memory)))?;
+    let hostname = &spec.hostname;
+    if hostname.is_empty()
+        || hostname.len() > 63
+        || !hostname
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(invalid(format!("bad hostname {hostname:?}")));
+    }
+    let distro = Path::new(&spec.distro.path);
+    if !distro.is_absolute() || !distro.join("usr").is_dir() {
+        return Err(invalid(format!(
+            "distro {:?} is not a root file system here",
+            spec.distro.path
+        )));
+    }
+    if !spec
+        .customer_private_key_pem
+        .trim_start()
+        .starts_with("-----BEGIN ")
+    {
+        return Err(invalid("the customer key is not PEM".to_owned()));
+    }
+    if spec
+        .ssh_keys
+        .iter()
+        .any(|k| k.contains(['\n', '\r', '\0']) || k.trim().is_empty())
+    {
+        return Err(invalid("an ssh key is not one line".to_owned()));
+    }
+    Ok(Checked {
+        uid,
+        memory_bytes,
+        spec,
+    })
+}

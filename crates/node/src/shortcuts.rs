@@ -1,0 +1,23 @@
+//! The platform ini injected before every customer vassal: the shortcut options of
+//! spec/uwsgi-router.md §7.
+
+/// Where the platform ini is mounted (read-only) inside every container.
+pub(crate) const SHORTCUTS_PATH: &str = "/berth/shortcuts.ini";
+
+/// The platform ini the Emperor injects before every vassal file
+/// (`--vassal-set inject-before=/berth/shortcuts.ini`).
+///
+/// Each option creates the vassal's socket `$(HOME)/run/<domain>_%J.socket` (`%J`: a hash of
+/// the vassal file's path, so that every vassal gets its own) and subscribes it to the
+/// router's socket under `/run/subscribe`, signed with the customer's key in `etc/uwsgi.key`.
+/// `$1`…`$4` are the words of the option's value. The fastrouter lines of the `ssl-*cluster*`
+/// options send `sni_crt=$3` (upstream uwsgi.it sends the key there by mistake).
+pub const SHORTCUTS_INI: &str = r"[uwsgi]
+chmod-socket = 666
+declare-option2 = domain=socket=$(HOME)/run/$1_%J.socket;subscribe2=server=/run/subscribe/http,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key
+declare-option2 = ssl-domain=socket=$(HOME)/run/$1_%J.socket;subscribe2=server=/run/subscribe/http,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key,sni_key=$2,sni_crt=$3
+declare-option2 = ssl-ca-domain=socket=$(HOME)/run/$1_%J.socket;subscribe2=server=/run/subscribe/http,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key,sni_key=$2,sni_crt=$3,sni_ca=$4
+declare-option2 = cluster-domain=socket=$(HOME)/run/$1_%J.socket;subscribe2=server=/run/subscribe/fastrouter,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key;subscribe2=server=/run/subscribe/http,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key
+declare-option2 = ssl-cluster-domain=socket=$(HOME)/run/$1_%J.socket;subscribe2=server=/run/subscribe/fastrouter,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key,sni_key=$2,sni_crt=$3;subscribe2=server=/run/subscribe/http,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key,sni_key=$2,sni_crt=$3
+declare-option2 = ssl-ca-cluster-domain=socket=$(HOME)/run/$1_%J.socket;subscribe2=server=/run/subscribe/fastrouter,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key,sni_key=$2,sni_crt=$3,sni_ca=$4;subscribe2=server=/run/subscribe/http,key=$1,addr=$(HOME)/run/$1_%J.socket,sign=SHA1:$(HOME)/etc/uwsgi.key,sni_key=$2,sni_crt=$3,sni_ca=$4
+";
