@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "domains, loopboxes, alarms, news and metrics",
         sql: include_str!("../migrations/0002_domains_loopboxes_alarms_metrics.sql"),
     },
+    Migration {
+        version: 4,
+        name: "node API: server credentials, domain-keys revision, container status",
+        sql: include_str!("../migrations/0004_node.sql"),
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {
