@@ -9,7 +9,7 @@ use berth_model::domain::DomainName;
 use berth_store::servers::NewServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::TestApi;
+use support::{now, TestApi};
 
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKb2x6z0DsbQFQq0bnJkm2Y7E+DkUc9NMuOQYhW0F1yi alice@laptop";
@@ -96,13 +96,6 @@ fn uids(state: &Value) -> Vec<i64> {
         .iter()
         .map(|c| c["uid"].as_i64().expect("uid"))
         .collect()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 on_both_stores! {
