@@ -15,8 +15,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Query, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_model::node::{self, DesiredState, DomainKey, NodeReport};
@@ -36,13 +37,32 @@ pub const DEFAULT_HOLD: Duration = Duration::from_secs(30);
 /// How often a held watch re-reads the database, for writes made by other processes.
 const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
-/// The node API's routes.
+/// The node API's routes. Their 401s challenge for a bearer credential, not for Basic.
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/join", post(join))
         .route("/state", get(state))
         .route("/domain-keys", get(domain_keys))
         .route("/report", post(report))
+        .layer(axum::middleware::map_response(bearer_challenge))
+}
+
+async fn bearer_challenge(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"berth node\""),
+        );
+    }
+    response
+}
+
+/// The refusal of a missing, malformed, unknown or spent credential or join token.
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "a valid server credential (Authorization: Bearer) or join token is required",
+    )
 }
 
 /// A request made by a server with a valid credential.
@@ -63,10 +83,10 @@ impl FromRequestParts<ApiState> for NodeCaller {
             .and_then(|value| value.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .and_then(|(_, credential)| node::secret("credential", credential).ok())
-            .ok_or_else(ApiError::unauthorized)?;
+            .ok_or_else(unauthorized)?;
         match state.store.server_by_credential(credential).await? {
             Some(server) => Ok(NodeCaller { server }),
-            None => Err(ApiError::unauthorized()),
+            None => Err(unauthorized()),
         }
     }
 }
@@ -86,7 +106,7 @@ pub async fn join(
                 json!({"server": server.name, "credential": credential}),
             ))
         }
-        Err(StoreError::NotFound(_)) => Err(ApiError::unauthorized()),
+        Err(StoreError::NotFound(_)) => Err(unauthorized()),
         Err(other) => Err(other.into()),
     }
 }

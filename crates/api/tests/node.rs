@@ -136,6 +136,8 @@ on_both_stores! {
                 let (status, body) = node(&api, method.clone(), path, bearer, Some(json!({}))).await;
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with {bearer:?}: {body}");
             }
+            let response = api.http.request(method.clone(), format!("{}{path}", api.base)).send().await.expect("request");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"berth node\"");
             // A customer's Basic credentials are not a server's.
             let response = api.http.request(method.clone(), format!("{}{path}", api.base))
                 .basic_auth(&alice.login.username, Some(&alice.login.password))
@@ -212,10 +214,12 @@ on_both_stores! {
         let (status, outcome) = node(&api, reqwest::Method::POST, "/node/v1/report", Some(&credential_a), Some(report)).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(outcome, json!({"statuses": 1, "alarms": 1, "metrics": 0, "refused": [on_b]}));
-        assert!(api.store.container_status(on_b).await.expect("status").is_none());
-        let reported = api.store.container_status(on_a).await.expect("status").expect("reported");
-        assert_eq!(reported.status.state, berth_model::node::ContainerState::Running);
-        assert_eq!(reported.status.disk_used, Some(10));
+        let (_, forged) = api.get(&format!("/v1/admin/containers/{on_b}"), &api.staff).await;
+        assert_eq!(forged["status"], Value::Null);
+        let (_, reported) = api.get(&format!("/v1/admin/containers/{on_a}"), &api.staff).await;
+        assert_eq!(reported["status"]["state"], "running");
+        assert_eq!(reported["status"]["disk_used"], 10);
+        assert!(reported["status"]["reported_at"].as_i64().expect("reported_at") > 0);
         let (_, alarms) = api.get("/api/alarms", &alice.login).await;
         let messages: Vec<&str> = alarms.as_array().expect("alarms").iter().filter_map(|a| a["msg"].as_str()).collect();
         assert_eq!(messages, vec!["real alarm"]);
