@@ -1,8 +1,8 @@
 //! berth-api: the HTTP control plane of berth.
 //!
 //! `/api` is the uwsgi.it-compatible customer API that existing clients speak unchanged;
-//! `/v1/admin` is the staff API. Both are stateless over the store, so replicas scale out on
-//! PostgreSQL.
+//! `/v1/admin` is the staff API; `/node/v1` is what servers pull their desired state from.
+//! All are stateless over the store, so replicas scale out on PostgreSQL.
 
 pub mod admin;
 pub mod auth;
@@ -11,25 +11,40 @@ pub mod customer;
 pub mod dns_proof;
 pub mod error;
 pub mod input;
+pub mod node;
 pub mod openapi;
 pub mod rendered;
 pub mod response;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use berth_store::Store;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::dns_proof::DnsProofConfig;
 use crate::error::ApiError;
 
 /// How the API is set up, beyond its store.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiOptions {
     /// How domains are proved.
     pub dns: DnsProofConfig,
+    /// How long the node API's watches hold a request when nothing changes.
+    pub node_hold: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            dns: DnsProofConfig::default(),
+            node_hold: node::DEFAULT_HOLD,
+        }
+    }
 }
 
 /// What every request handler shares.
@@ -43,22 +58,36 @@ pub struct ApiState {
     pub rendered: rendered::RenderedCache,
     /// How domains are proved.
     pub dns: DnsProofConfig,
+    /// How long the node API's watches hold a request.
+    pub node_hold: Duration,
+    /// Turns true when the API is stopping, so that held watches answer at once.
+    pub stopping: Arc<watch::Sender<bool>>,
 }
 
-/// The whole HTTP application over `store`.
-pub fn app(store: Store, options: ApiOptions) -> Result<Router, ApiError> {
-    let state = ApiState {
+fn state(store: Store, options: ApiOptions) -> Result<ApiState, ApiError> {
+    Ok(ApiState {
         auth: Authenticator::new(store.clone())?,
         rendered: rendered::RenderedCache::new(),
         store,
         dns: options.dns,
-    };
-    Ok(Router::new()
+        node_hold: options.node_hold,
+        stopping: Arc::new(watch::Sender::new(false)),
+    })
+}
+
+fn router(state: ApiState) -> Router {
+    Router::new()
         .nest("/api", customer::routes())
         .nest("/v1/admin", admin::routes())
+        .nest("/node/v1", node::routes())
         .fallback(|| async { ApiError::no_such_endpoint() })
         .layer(axum::middleware::from_fn(response::shape))
-        .with_state(state))
+        .with_state(state)
+}
+
+/// The whole HTTP application over `store`.
+pub fn app(store: Store, options: ApiOptions) -> Result<Router, ApiError> {
+    Ok(router(state(store, options)?))
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
@@ -68,8 +97,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(store, options).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let state =
+        state(store, options).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
+    let stopping = state.stopping.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        })
         .await
 }

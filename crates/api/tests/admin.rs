@@ -34,6 +34,12 @@ on_both_stores! {
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(server["free_memory"], 8192);
         assert_eq!(server["datacenter"], "fra1");
+        let token = server["join_token"].as_str().expect("a join token").to_owned();
+        let (status, again) = api.post("/v1/admin/servers/node2/join-token", &api.staff, "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["server"], "node2");
+        assert_ne!(again["join_token"], token.as_str());
+        assert_eq!(api.post("/v1/admin/servers/ghost/join-token", &api.staff, "").await.0, StatusCode::NOT_FOUND);
         assert_eq!(api.post("/v1/admin/servers", &api.staff, r#"{"name": "node2", "address": "203.0.113.6", "memory": 1, "storage": 1}"#).await.0, StatusCode::CONFLICT);
         assert_eq!(api.post("/v1/admin/servers", &api.staff, r#"{"name": "node3", "address": "not-an-ip", "memory": 1, "storage": 1}"#).await.0, StatusCode::BAD_REQUEST);
         assert_eq!(api.post("/v1/admin/servers", &api.staff, r#"{"name": "node3", "address": "203.0.113.7", "memory": 1, "storage": 1, "owner": "ghost"}"#).await.0, StatusCode::NOT_FOUND);
@@ -79,5 +85,7 @@ on_both_stores! {
         let (status, _) = api.post("/v1/admin/customers", &alice.login, r#"{"username": "mallory"}"#).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(!api.store.user_exists("mallory").await.expect("lookup"));
+        let (status, _) = api.post("/v1/admin/servers/shared1/join-token", &alice.login, "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
     }
 }

@@ -6,6 +6,7 @@ use berth_model::metrics::{ContainerMetric, MetricDay};
 use berth_store::metrics::ContainerSample;
 use reqwest::StatusCode;
 use serde_json::json;
+use support::now;
 
 /// 2024-02-29 00:00:00 UTC.
 const LEAP_DAY: i64 = 1_709_164_800;
@@ -17,13 +18,6 @@ fn sample(uid: i64, metric: ContainerMetric, unix: i64, value: i64) -> Container
         unix,
         value,
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 on_both_stores! {

@@ -111,7 +111,7 @@ enum StaffCommand {
 
 #[derive(Debug, Subcommand)]
 enum ServerCommand {
-    /// Register a server.
+    /// Register a server; prints a one-time join token for its `berth node`.
     Add {
         /// Unique name.
         name: String,
@@ -136,6 +136,12 @@ enum ServerCommand {
     },
     /// List servers with their capacity and use.
     List,
+    /// Issue a new one-time join token for a server (`berth node --token`); once used, it
+    /// replaces the server's credential.
+    Token {
+        /// The server's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,7 +303,17 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     owner,
                 })
                 .await?;
-            print_object(&views::server(&server), json);
+            let mut answer = views::server(&server);
+            answer["join_token"] = json!(store.issue_join_token(server.id).await?);
+            print_object(&answer, json);
+        }
+        AdminCommand::Server(ServerCommand::Token { name }) => {
+            let server = store
+                .server_by_name(&name)
+                .await
+                .with_context(|| format!("no server {name}"))?;
+            let token = store.issue_join_token(server.id).await?;
+            print_object(&json!({"server": server.name, "join_token": token}), json);
         }
         AdminCommand::Server(ServerCommand::List) => {
             let rows: Vec<_> = store.servers().await?.iter().map(views::server).collect();

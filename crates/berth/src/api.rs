@@ -42,6 +42,7 @@ impl ApiOptionArgs {
                 .dns_server
                 .map(DnsProofConfig::server)
                 .unwrap_or_default(),
+            ..ApiOptions::default()
         }
     }
 }

@@ -4,10 +4,11 @@
 //! customer with one container, saves their credentials in the data directory (mode 0600)
 //! and prints them with ready-to-paste curl commands; later starts reuse and reprint them.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use berth_router::ControlPlane;
 use berth_store::customers::NewCustomer;
 use berth_store::servers::NewServer;
 use berth_store::{passwords, Store};
@@ -63,6 +64,8 @@ pub struct FirstStart {
 }
 
 const CREDENTIALS_FILE: &str = "credentials.toml";
+/// The file (mode 0600) holding this machine's server credential for the node API.
+pub const NODE_CREDENTIAL_FILE: &str = "node-credential";
 const DEMO_MEMORY_MB: i64 = 256;
 const DEMO_STORAGE_MB: i64 = 1024;
 
@@ -154,6 +157,26 @@ pub async fn first_start(store: &Store, data: &Path) -> anyhow::Result<Option<Fi
     Ok(Some(first))
 }
 
+/// The node API credential of the server `berth up` registered for this machine: the one in
+/// `<data>/node-credential` while it is still valid, else a new one written there (0600).
+/// `None` when that server is gone (renamed or deleted by staff).
+pub async fn local_credential(store: &Store, data: &Path) -> anyhow::Result<Option<String>> {
+    let path = data.join(NODE_CREDENTIAL_FILE);
+    if let Ok(saved) = std::fs::read_to_string(&path) {
+        let saved = saved.trim();
+        if store.server_by_credential(saved).await?.is_some() {
+            return Ok(Some(saved.to_owned()));
+        }
+    }
+    let Ok(server) = store.server_by_name(&local_server_name()).await else {
+        return Ok(None);
+    };
+    let credential = store.issue_server_credential(server.id).await?;
+    let _ = std::fs::remove_file(&path);
+    write_private(&path, &credential)?;
+    Ok(Some(credential))
+}
+
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -203,8 +226,13 @@ fn banner(first: Option<&FirstStart>, api: SocketAddr, data: &Path) -> String {
 }
 
 /// Starts the router: HTTP, a unix subscription socket under the data directory and stats.
-/// Subscriptions must be signed with a key in `<data>/domains/<domain>.pem`.
-async fn start_router(args: &UpArgs) -> anyhow::Result<berth_router::Router> {
+/// Subscriptions must be signed with the domain owner's key, which the router follows from
+/// the API's node endpoint (with this machine's credential), or with a key in
+/// `<data>/domains/<domain>.pem`.
+async fn start_router(
+    args: &UpArgs,
+    control_plane: Option<ControlPlane>,
+) -> anyhow::Result<berth_router::Router> {
     let data = &args.store.data;
     for dir in ["subscribe", "domains"] {
         std::fs::create_dir_all(data.join(dir))
@@ -216,12 +244,22 @@ async fn start_router(args: &UpArgs) -> anyhow::Result<berth_router::Router> {
         http: Some(args.router_http),
         subscription_unix: Some(socket),
         sign_check_dir: Some(data.join("domains")),
+        control_plane,
         stats: Some(args.router_stats),
         ..Default::default()
     })
     .await
     .with_context(|| format!("cannot start the router on {}", args.router_http))?;
     Ok(router)
+}
+
+/// Where this machine reaches a listener bound to `address` (0.0.0.0 is reached on loopback).
+fn loopback_if_unspecified(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, address.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, address.port()).into(),
+        _ => address,
+    }
 }
 
 /// Runs the platform until stopped.
@@ -232,7 +270,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.api))?;
     let address = listener.local_addr()?;
-    let router = start_router(&args).await?;
+    let control_plane = local_credential(&store, &args.store.data)
+        .await?
+        .map(|token| ControlPlane {
+            url: format!("http://{}", loopback_if_unspecified(address)),
+            token,
+        });
+    let router = start_router(&args, control_plane).await?;
     let bound = router.addrs().clone();
     let router_task = tokio::spawn(router.serve(shutdown_signal()));
     // A closed stdout (`berth up | head`) must not stop the platform: ignore write errors.

@@ -83,6 +83,11 @@ fn exercise(admin: &Admin) {
         "10000",
     ]);
     assert_eq!(server["free_memory"], 2048);
+    assert!(server["join_token"].is_string());
+    let token = admin.json(&["server", "token", "node1"]);
+    assert_eq!(token["server"], "node1");
+    assert_ne!(token["join_token"], server["join_token"]);
+    admin.fails(&["server", "token", "nobody"]);
     admin.fails(&[
         "server",
         "add",

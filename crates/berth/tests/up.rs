@@ -68,6 +68,8 @@ async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
     );
     let (_, me) = run_curl(&curls[0]).await;
     assert_eq!(me["containers"].as_array().expect("containers").len(), 1);
+    let node_credential = std::fs::read_to_string(data.join("node-credential"))
+        .expect("this machine's node credential");
     drop(first);
 
     let (_second, again) = start(&data, &[]);
@@ -94,6 +96,27 @@ async fn the_printed_commands_work_and_restarts_reuse_the_accounts() {
     let mode = std::fs::metadata(data.join("credentials.toml")).expect("credentials file");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+    let mode = std::fs::metadata(data.join("node-credential")).expect("node credential");
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(data.join("node-credential")).expect("node credential"),
+        node_credential,
+        "a restart keeps the credential"
+    );
+    let base = curl
+        .split_whitespace()
+        .last()
+        .expect("url")
+        .trim_end_matches("/api/me");
+    let state = reqwest::Client::new()
+        .get(format!("{base}/node/v1/state?wait=0"))
+        .bearer_auth(node_credential.trim())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(state.status().as_u16(), 200);
+    let state: serde_json::Value = state.json().await.expect("JSON");
+    assert_eq!(state["server"]["address"], "127.0.0.1");
 }
 
 /// `--dns-server` reaches the API: a domain proof asks that server (here one that never

@@ -4,6 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Metric;
+use crate::{alarm, text, ValidationError};
+
+/// The longest `detail` a container status may carry.
+pub const DETAIL_MAX: usize = 4096;
+
+/// The longest join token or credential the API reads.
+pub const SECRET_MAX: usize = 256;
+
 /// Everything one server must realise, as of a revision of the control plane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredState {
@@ -150,6 +159,37 @@ pub enum ContainerState {
     Failed,
 }
 
+impl ContainerState {
+    /// Every state.
+    pub const ALL: [ContainerState; 4] = [
+        ContainerState::Running,
+        ContainerState::Starting,
+        ContainerState::Stopped,
+        ContainerState::Failed,
+    ];
+
+    /// The name on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Running => "running",
+            ContainerState::Starting => "starting",
+            ContainerState::Stopped => "stopped",
+            ContainerState::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for ContainerState {
+    type Err = ValidationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ContainerState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| ValidationError::new("state", format!("unknown state {text:?}")))
+    }
+}
+
 /// A system alarm (level 0) a server raises for a container: OOM, quota, loopbox trouble.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemAlarm {
@@ -188,4 +228,133 @@ pub struct NodeReport {
     /// Samples measured since the last report.
     #[serde(default)]
     pub metrics: Vec<MetricPoint>,
+}
+
+/// Checks the shape of a join token or credential a client sent: 1 to [`SECRET_MAX`]
+/// printable ASCII characters. Whether it is valid is the store's business.
+pub fn secret<'a>(field: &str, value: &'a str) -> Result<&'a str, ValidationError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > SECRET_MAX {
+        return Err(ValidationError::new(
+            field,
+            format!("must be 1 to {SECRET_MAX} characters"),
+        ));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ValidationError::new(
+            field,
+            "must be printable ASCII without spaces",
+        ));
+    }
+    Ok(value)
+}
+
+/// The metric of a point: a known name, with a domain exactly when it is a domain metric, at
+/// a positive time and with a non-negative value.
+pub fn metric_of(point: &MetricPoint) -> Result<Metric, ValidationError> {
+    let metric: Metric = point.metric.parse()?;
+    match (metric, &point.domain) {
+        (Metric::Domain(_), Some(domain)) => {
+            text::required_line("domain", domain, 255)?;
+        }
+        (Metric::Domain(_), None) => {
+            return Err(ValidationError::new(
+                "domain",
+                format!("{} needs a domain", point.metric),
+            ))
+        }
+        (Metric::Container(_), Some(_)) => {
+            return Err(ValidationError::new(
+                "domain",
+                format!("{} takes no domain", point.metric),
+            ))
+        }
+        (Metric::Container(_), None) => {}
+    }
+    if point.unix <= 0 {
+        return Err(ValidationError::new("unix", "must be a positive unix time"));
+    }
+    if point.value < 0 {
+        return Err(ValidationError::new("value", "must not be negative"));
+    }
+    Ok(metric)
+}
+
+/// Checks a whole report before any of it is stored: a malformed entry is a bug of the node
+/// and refuses the batch, while entries about other servers' containers are the store's
+/// to refuse one by one.
+pub fn check_report(report: &NodeReport) -> Result<(), ValidationError> {
+    for status in &report.containers {
+        if let Some(detail) = &status.detail {
+            text::note("detail", detail, DETAIL_MAX)?;
+        }
+        if status.disk_used.is_some_and(|used| used < 0) {
+            return Err(ValidationError::new("disk_used", "must not be negative"));
+        }
+    }
+    for raised in &report.alarms {
+        alarm::system_alarm(raised.unix, &raised.msg)?;
+    }
+    for point in &report.metrics {
+        metric_of(point)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(metric: &str, domain: Option<&str>) -> MetricPoint {
+        MetricPoint {
+            metric: metric.into(),
+            uid: 30_001,
+            domain: domain.map(str::to_owned),
+            unix: 1_700_000_000,
+            value: 1,
+        }
+    }
+
+    #[test]
+    fn metric_points_need_a_domain_exactly_for_domain_metrics() {
+        assert!(metric_of(&point("container.cpu", None)).is_ok());
+        assert!(metric_of(&point("domain.net.rx", Some("example.com"))).is_ok());
+        assert!(metric_of(&point("domain.net.rx", None)).is_err());
+        assert!(metric_of(&point("container.cpu", Some("example.com"))).is_err());
+        assert!(metric_of(&point("container.nope", None)).is_err());
+        let mut negative = point("container.cpu", None);
+        negative.value = -1;
+        assert!(metric_of(&negative).is_err());
+    }
+
+    #[test]
+    fn states_read_back_as_serde_names_them() {
+        for state in ContainerState::ALL {
+            let json = serde_json::to_value(state).expect("json");
+            assert_eq!(json, serde_json::Value::from(state.as_str()));
+            assert_eq!(state.as_str().parse::<ContainerState>().ok(), Some(state));
+        }
+    }
+
+    #[test]
+    fn secrets_are_printable_and_bounded() {
+        assert_eq!(secret("token", " abc ").ok(), Some("abc"));
+        assert!(secret("token", "").is_err());
+        assert!(secret("token", "a b").is_err());
+        assert!(secret("token", &"x".repeat(SECRET_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn reports_with_a_bad_entry_are_refused() {
+        let mut report = NodeReport::default();
+        assert!(check_report(&report).is_ok());
+        report.containers.push(ContainerStatus {
+            uid: 30_001,
+            state: ContainerState::Running,
+            running_since_reboot: 1,
+            detail: None,
+            disk_used: Some(-5),
+        });
+        assert!(check_report(&report).is_err());
+    }
 }

@@ -367,6 +367,15 @@ impl Store {
         let mut write = self.write().await?;
         let current = load_container(&mut write.tx, Actor::Staff, uid).await?;
         let id = uid - container::BASE_UID;
+        // Containers linking to this one lose the link: their servers must hear of it.
+        sqlx::query(
+            "UPDATE servers SET revision = $1 WHERE id IN (SELECT c.server_id FROM containers c \
+             JOIN container_links l ON l.container_id = c.id WHERE l.to_container_id = $2)",
+        )
+        .bind(write.revision)
+        .bind(id)
+        .execute(&mut *write.tx)
+        .await?;
         sqlx::query("DELETE FROM containers WHERE id = $1")
             .bind(id)
             .execute(&mut *write.tx)

@@ -122,6 +122,7 @@ impl Store {
     pub async fn create_domain(&self, customer_id: i64, name: &DomainName) -> Result<Domain> {
         let mut write = self.write().await?;
         let domain = insert(&mut write, Actor::Customer(customer_id), customer_id, name).await?;
+        write.touch_domains().await?;
         write.commit().await?;
         Ok(domain)
     }
@@ -131,6 +132,7 @@ impl Store {
         let customer = self.customer_by_username(username).await?;
         let mut write = self.write().await?;
         let domain = insert(&mut write, Actor::Staff, customer.id, name).await?;
+        write.touch_domains().await?;
         write.commit().await?;
         Ok(domain)
     }
@@ -192,6 +194,7 @@ impl Store {
             .bind(domain.id)
             .execute(&mut *write.tx)
             .await?;
+        write.touch_domains().await?;
         write.commit().await
     }
 }

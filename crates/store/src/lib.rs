@@ -19,6 +19,7 @@ pub mod loopboxes;
 pub mod metrics;
 pub mod migrations;
 pub mod news;
+pub mod nodes;
 pub mod passwords;
 pub mod port_mappings;
 pub mod servers;
@@ -28,9 +29,11 @@ pub mod write;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
+use tokio::sync::watch;
 
 pub use error::{Result, StoreError};
 
@@ -48,6 +51,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The revision of the last write this process committed, for waiters to wake on.
+    commits: Arc<watch::Sender<i64>>,
 }
 
 /// The file name of the embedded database inside the data directory.
@@ -100,7 +105,11 @@ impl Store {
                     .await?
             }
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            commits: Arc::new(watch::Sender::new(0)),
+        })
     }
 
     /// Connects to `url` and applies every pending migration.
@@ -127,6 +136,13 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    /// A receiver that changes whenever a write of this process commits (its value: the
+    /// revision committed). Writes of other processes sharing the database are not seen:
+    /// waiters must also re-read the database now and then.
+    pub fn commits(&self) -> watch::Receiver<i64> {
+        self.commits.subscribe()
     }
 
     /// Closes every connection (tests drop their databases afterwards).

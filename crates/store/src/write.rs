@@ -1,6 +1,9 @@
 //! Write transactions: each one bumps the revision counter first.
 
+use std::sync::Arc;
+
 use sqlx::{Any, Transaction};
+use tokio::sync::watch;
 
 use crate::{Result, Store};
 
@@ -10,6 +13,8 @@ pub struct Write {
     pub(crate) tx: Transaction<'static, Any>,
     /// The revision this write publishes.
     pub(crate) revision: i64,
+    /// Told the revision once the write commits.
+    commits: Arc<watch::Sender<i64>>,
 }
 
 impl Store {
@@ -21,7 +26,11 @@ impl Store {
         )
         .fetch_one(&mut *tx)
         .await?;
-        Ok(Write { tx, revision })
+        Ok(Write {
+            tx,
+            revision,
+            commits: self.commits.clone(),
+        })
     }
 }
 
@@ -36,9 +45,22 @@ impl Write {
         Ok(())
     }
 
-    /// Commits the write.
+    /// Marks the domain → public key map as changed in this revision: every server's router
+    /// follows it, so it has a revision of its own instead of touching every server.
+    pub(crate) async fn touch_domains(&mut self) -> Result<()> {
+        sqlx::query("UPDATE berth_revision SET value = $1 WHERE id = 2")
+            .bind(self.revision)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Commits the write and wakes whoever waits for changes.
     pub(crate) async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        let revision = self.revision;
+        self.commits
+            .send_modify(|committed| *committed = (*committed).max(revision));
         Ok(())
     }
 }

@@ -55,7 +55,18 @@ pub async fn show(
     Path(text): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let container = state.store.container(Actor::Staff, uid(&text)?).await?;
-    Ok(Json(detail_json(&container)))
+    let mut answer = detail_json(&container);
+    answer["status"] = match state.store.container_status(container.summary.uid).await? {
+        Some(reported) => json!({
+            "state": reported.status.state.as_str(),
+            "running_since_reboot": reported.status.running_since_reboot,
+            "detail": reported.status.detail,
+            "disk_used": reported.status.disk_used,
+            "reported_at": reported.reported_at,
+        }),
+        None => Value::Null,
+    };
+    Ok(Json(answer))
 }
 
 /// `POST /v1/admin/containers/<uid>` `{memory?, storage?}`: resizes within the server's room.

@@ -1,6 +1,6 @@
 //! `/v1/admin/servers` and `/v1/admin/distros`: what the platform runs on.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_store::servers::NewServer;
@@ -19,7 +19,8 @@ pub async fn servers(State(state): State<ApiState>, _staff: StaffCaller) -> ApiR
     Ok(Json(servers.iter().map(views::server).collect()))
 }
 
-/// `POST /v1/admin/servers` `{name, address, memory, storage, weight?, datacenter?, owner?}`.
+/// `POST /v1/admin/servers` `{name, address, memory, storage, weight?, datacenter?, owner?}`:
+/// the new server with a one-time `join_token` for its `berth node`.
 pub async fn add_server(
     State(state): State<ApiState>,
     _staff: StaffCaller,
@@ -38,7 +39,23 @@ pub async fn add_server(
         owner: input::optional_string(&body, "owner")?,
     };
     let server = state.store.add_server(new).await?;
-    Ok((StatusCode::CREATED, Json(views::server(&server))))
+    let mut answer = views::server(&server);
+    answer["join_token"] = Value::from(state.store.issue_join_token(server.id).await?);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `POST /v1/admin/servers/{name}/join-token`: a new one-time join token for the server
+/// (`{"server", "join_token"}`); once used, it replaces the server's credential.
+pub async fn join_token(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let server = state.store.server_by_name(&name).await?;
+    let token = state.store.issue_join_token(server.id).await?;
+    Ok(Json(
+        serde_json::json!({"server": server.name, "join_token": token}),
+    ))
 }
 
 /// `GET /v1/admin/distros`: every distro.

@@ -23,6 +23,10 @@ pub fn routes() -> Router<ApiState> {
             get(infrastructure::servers).post(infrastructure::add_server),
         )
         .route(
+            "/servers/{name}/join-token",
+            post(infrastructure::join_token),
+        )
+        .route(
             "/distros",
             get(infrastructure::distros).post(infrastructure::add_distro),
         )

@@ -52,6 +52,14 @@ pub fn postgres_server() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
+/// Now, in unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
 /// A username and password.
 #[derive(Debug, Clone)]
 pub struct Login {
@@ -94,6 +102,7 @@ impl TestApi {
         let test_dns = dns::TestDns::loopback().await;
         let options = ApiOptions {
             dns: dns.unwrap_or_else(|| DnsProofConfig::server(test_dns.addr)),
+            ..ApiOptions::default()
         };
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("temporary directory");
