@@ -320,6 +320,32 @@ on_both_stores! {
         assert_eq!(woken["domains"][0]["name"], "bob.example.org");
     }
 
+    async fn port_mappings_reach_their_server_at_once(api) {
+        let alice = api.customer("alice").await;
+        let server = api.owned_server(&alice, "198.51.100.7", 4096).await;
+        let credential = join(&api, server).await;
+        let (_, other) = second_server(&api).await;
+        let uid = api.store.create_container(alice.id, server, "db", 256, 1024).await.expect("container").summary.uid;
+        let (_, first) = node_get(&api, "/node/v1/state?revision=0", &credential).await;
+        assert_eq!(first["port_mappings"], json!([]));
+        let revision = first["revision"].as_i64().expect("revision");
+        let started = Instant::now();
+        let path = format!("/node/v1/state?revision={revision}");
+        let ((status, woken), ()) = tokio::join!(node_get(&api, &path, &credential), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let body = format!(r#"{{"container": {uid}, "proto": "udp", "public_port": 5353, "private_port": 53535}}"#);
+            assert_eq!(api.post("/api/portmappings/198.51.100.7", &alice.login, &body).await.0, StatusCode::CREATED);
+        });
+        assert_eq!(status, StatusCode::OK);
+        assert!(started.elapsed() < PROMPT, "answered after {:?}", started.elapsed());
+        let ip = api.get(&format!("/api/containers/{uid}"), &alice.login).await.1["ip"].clone();
+        assert_eq!(woken["port_mappings"], json!([
+            {"proto": "udp", "public_port": 5353, "uid": uid, "ip": ip, "private_port": 53535}
+        ]));
+        let (_, elsewhere) = node_get(&api, "/node/v1/state?revision=0", &other).await;
+        assert_eq!(elsewhere["port_mappings"], json!([]));
+    }
+
     async fn the_domain_keys_watch_wakes_on_domain_changes_only(api) {
         let credential = join(&api, api.server_id).await;
         let alice = api.customer("alice").await;

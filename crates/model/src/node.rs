@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::portmap::Protocol;
+
 use crate::metrics::Metric;
 use crate::{alarm, text, ValidationError};
 
@@ -27,6 +29,24 @@ pub struct DesiredState {
     pub domains: Vec<DomainKey>,
     /// Addresses of the servers that share a legion with this one.
     pub legion_peers: Vec<String>,
+    /// Public ports of this server forwarded to its containers.
+    #[serde(default)]
+    pub port_mappings: Vec<PortMappingSpec>,
+}
+
+/// A public port of the server forwarded (DNAT) to a container's port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMappingSpec {
+    /// Transport.
+    pub proto: Protocol,
+    /// The server's public port.
+    pub public_port: i64,
+    /// The container's uid.
+    pub uid: i64,
+    /// The container's private address.
+    pub ip: String,
+    /// The container's port.
+    pub private_port: i64,
 }
 
 /// The server's own settings.

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::ValidationError;
 
 /// The lowest port a mapping may use on either side: lower ports are the system's.
@@ -13,7 +15,8 @@ pub const LOWEST_PORT: i64 = 1024;
 pub const RESERVED_PUBLIC_PORTS: [i64; 3] = [1999, 3022, 3026];
 
 /// The transport a mapping forwards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP.
     Tcp,

@@ -177,6 +177,7 @@ fn desired(containers: Vec<ContainerSpec>) -> DesiredState {
         containers,
         domains: vec![],
         legion_peers: vec![],
+        port_mappings: vec![],
     }
 }
 

@@ -11,7 +11,7 @@ use aws_lc_rs::digest;
 use berth_model::metrics::Metric;
 use berth_model::node::{
     self, ContainerSpec, DesiredState, DistroSpec, DomainKey, LinkSpec, LoopboxSpec, NodeReport,
-    ServerSpec,
+    PortMappingSpec, ServerSpec,
 };
 use berth_model::{container, ssh_keys};
 use rand::RngCore;
@@ -294,12 +294,25 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let (_, domains) = self.domain_keys().await?;
+        let port_mappings = self
+            .server_port_mappings(server_id)
+            .await?
+            .into_iter()
+            .map(|mapping| PortMappingSpec {
+                proto: mapping.proto,
+                public_port: mapping.public_port,
+                uid: mapping.container,
+                ip: mapping.container_ip,
+                private_port: mapping.private_port,
+            })
+            .collect();
         Ok(DesiredState {
             revision,
             server,
             containers,
             domains,
             legion_peers,
+            port_mappings,
         })
     }
 

@@ -56,11 +56,16 @@ impl Store {
     /// The port mappings of a server the customer owns (named by address or name).
     pub async fn port_mappings(&self, customer_id: i64, server: &str) -> Result<Vec<PortMapping>> {
         let server = self.owned_server(customer_id, server).await?;
+        self.server_port_mappings(server.id).await
+    }
+
+    /// Every port mapping of server `server_id`.
+    pub(crate) async fn server_port_mappings(&self, server_id: i64) -> Result<Vec<PortMapping>> {
         sqlx::query(
             "SELECT id, container_id, proto, public_port, private_port FROM port_mappings \
              WHERE server_id = $1 ORDER BY proto, public_port",
         )
-        .bind(server.id)
+        .bind(server_id)
         .fetch_all(self.pool())
         .await?
         .iter()
