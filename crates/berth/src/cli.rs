@@ -26,14 +26,18 @@ enum Command {
     Admin(admin::AdminArgs),
     /// The HTTP/HTTPS router that uWSGI vassals subscribe to, alone.
     Router(Box<crate::router::RouterArgs>),
+    /// The server agent: runs this server's containers as the control plane says (root).
+    Node(crate::node::NodeArgs),
 }
 
 impl Cli {
-    /// Runs the chosen subcommand. The router sizes its own runtime (`--threads`); every
-    /// other part runs on a multi-threaded tokio runtime.
+    /// Runs the chosen subcommand. The router sizes its own runtime (`--threads`) and the
+    /// node is synchronous; every other part runs on a multi-threaded tokio runtime.
     pub fn run(self) -> anyhow::Result<()> {
-        if let Command::Router(args) = self.command {
-            return args.run();
+        match self.command {
+            Command::Router(args) => return args.run(),
+            Command::Node(args) => return args.run(),
+            _ => {}
         }
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -56,8 +60,8 @@ impl Cli {
                 Ok(())
             }
             Command::Admin(args) => admin::run(args).await,
-            Command::Router(_) => {
-                anyhow::bail!("the router is started by Cli::run on its own runtime")
+            Command::Router(_) | Command::Node(_) => {
+                anyhow::bail!("the router and the node are started by Cli::run, off this runtime")
             }
         }
     }

@@ -3,6 +3,7 @@
 mod admin;
 mod api;
 mod cli;
+mod node;
 mod output;
 mod router;
 mod store_args;

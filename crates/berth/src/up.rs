@@ -177,7 +177,7 @@ pub async fn local_credential(store: &Store, data: &Path) -> anyhow::Result<Opti
     Ok(Some(credential))
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

@@ -14,6 +14,7 @@
 mod control;
 mod error;
 mod home;
+mod http_control;
 mod oci;
 mod runc;
 mod runtime;
@@ -21,6 +22,7 @@ mod shortcuts;
 
 pub use control::{step, ControlPlane};
 pub use error::NodeError;
+pub use http_control::HttpControlPlane;
 pub use runc::{container_id, uid_of_container_id, RuncState};
 pub use runtime::{Change, NodeConfig, Reconciliation, Runtime};
 pub use shortcuts::SHORTCUTS_INI;
