@@ -18,6 +18,7 @@ pub mod response;
 use std::future::Future;
 
 use axum::Router;
+use berth_model::billing::ProviderCountry;
 use berth_store::Store;
 use tokio::net::TcpListener;
 
@@ -30,6 +31,8 @@ use crate::error::ApiError;
 pub struct ApiOptions {
     /// How domains are proved.
     pub dns: DnsProofConfig,
+    /// The provider's country, which decides VAT.
+    pub provider_country: ProviderCountry,
 }
 
 /// What every request handler shares.
@@ -43,6 +46,8 @@ pub struct ApiState {
     pub rendered: rendered::RenderedCache,
     /// How domains are proved.
     pub dns: DnsProofConfig,
+    /// The provider's country code, which decides VAT.
+    pub provider_country: String,
 }
 
 /// The whole HTTP application over `store`.
@@ -52,10 +57,12 @@ pub fn app(store: Store, options: ApiOptions) -> Result<Router, ApiError> {
         rendered: rendered::RenderedCache::new(),
         store,
         dns: options.dns,
+        provider_country: options.provider_country.0,
     };
     Ok(Router::new()
         .nest("/api", customer::routes())
         .nest("/v1/admin", admin::routes())
+        .merge(customer::billing::routes())
         .fallback(|| async { ApiError::no_such_endpoint() })
         .layer(axum::middleware::from_fn(response::shape))
         .with_state(state))

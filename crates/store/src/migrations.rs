@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "domains, loopboxes, alarms, news and metrics",
         sql: include_str!("../migrations/0002_domains_loopboxes_alarms_metrics.sql"),
     },
+    Migration {
+        version: 3,
+        name: "billing",
+        sql: include_str!("../migrations/0003_billing.sql"),
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -94,6 +94,7 @@ impl TestApi {
         let test_dns = dns::TestDns::loopback().await;
         let options = ApiOptions {
             dns: dns.unwrap_or_else(|| DnsProofConfig::server(test_dns.addr)),
+            ..ApiOptions::default()
         };
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("temporary directory");

@@ -106,7 +106,7 @@ pub fn bill_records(orders: &[(i64, OrderTerms)], window: BillWindow) -> Vec<Bil
                 seconds: 0,
                 quantity: Decimal::ONE,
                 price: order.one_time_price,
-                sum: order.one_time_price,
+                sum: round_money(order.one_time_price),
             });
         }
         let period = order.period.seconds();
@@ -153,7 +153,7 @@ pub struct BillTotals {
 impl BillTotals {
     /// Adds up `records` and applies `vat`.
     pub fn of(records: &[BillRecordLine], vat: &VatDecision) -> Self {
-        let net: Decimal = records.iter().map(|r| r.sum).sum();
+        let net = round_money(records.iter().map(|r| r.sum).sum());
         let amount = round_money(net * vat.rate);
         BillTotals {
             net,

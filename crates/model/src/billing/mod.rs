@@ -18,12 +18,15 @@ mod vat;
 #[cfg(test)]
 mod tests;
 
+pub use rust_decimal::Decimal;
+
 pub use bill::{
     bill_records, bill_windows, month_end, month_start, BillRecordLine, BillTotals, BillWindow,
 };
 pub use money::{parse_money, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};
-pub use period::{PeriodPrice, ProductPricing, RecurringPeriod};
+pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod};
 pub use vat::{
-    decide_vat, parse_vat_csv, rate_at, BillingAddress, VatDecision, VatRateRow, EU_COUNTRIES,
+    decide_vat, parse_vat_csv, rate_at, BillingAddress, ProviderCountry, VatDecision, VatRateRow,
+    EU_COUNTRIES,
 };

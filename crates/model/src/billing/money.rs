@@ -7,9 +7,12 @@ use crate::ValidationError;
 /// The largest price berth accepts, so that no sum can overflow a decimal.
 const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
 
-/// Rounds an amount to cents, halves away from zero (commercial rounding): 0.125 → 0.13.
+/// Rounds an amount to cents, halves away from zero (commercial rounding): 0.125 → 0.13,
+/// and always shows two decimals: 10 → 10.00.
 pub fn round_money(amount: Decimal) -> Decimal {
-    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let mut rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    rounded.rescale(2);
+    rounded
 }
 
 /// Parses a price sent by a client: a plain decimal string, not negative, at most two

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::money::parse_money;
-use crate::ValidationError;
+use crate::{text, ValidationError};
 
 /// How often an order's recurring price is charged: a fixed number of seconds (spec §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,6 +106,11 @@ impl<'de> Deserialize<'de> for RecurringPeriod {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// Checks a product's name: one line, 1 to 100 characters.
+pub fn product_name(name: &str) -> Result<String, ValidationError> {
+    text::required_line("name", name, 100)
 }
 
 /// The recurring price a product charges for one of its allowed periods.

@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, Month};
 
-use crate::ValidationError;
+use crate::{text, ValidationError};
 
 /// The member states of the European Union, ISO 3166 codes (Greece also as `EL`, as VAT
 /// numbers spell it).
@@ -28,20 +28,6 @@ pub struct BillingAddress {
     pub country: String,
     /// A business's VAT number; `None` for a consumer.
     pub vat_number: Option<String>,
-}
-
-fn text_field(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters, without control characters"),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 impl BillingAddress {
@@ -76,10 +62,10 @@ impl BillingAddress {
             }
         };
         Ok(BillingAddress {
-            name: text_field("name", name, 200)?,
-            street: text_field("street", street, 200)?,
-            postal_code: text_field("postal_code", postal_code, 20)?,
-            city: text_field("city", city, 100)?,
+            name: text::required_line("name", name, 200)?,
+            street: text::required_line("street", street, 200)?,
+            postal_code: text::required_line("postal_code", postal_code, 20)?,
+            city: text::required_line("city", city, 100)?,
             country,
             vat_number,
         })
@@ -301,4 +287,28 @@ pub fn parse_vat_csv(text: &str) -> Result<Vec<VatRateRow>, ValidationError> {
         });
     }
     Ok(rows)
+}
+
+/// The provider's country, which decides VAT (spec §3.8): `CH` unless configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderCountry(pub String);
+
+impl Default for ProviderCountry {
+    fn default() -> Self {
+        ProviderCountry("CH".to_owned())
+    }
+}
+
+impl ProviderCountry {
+    /// Validates a configured country code: two letters, upper-cased.
+    pub fn parse(code: &str) -> Result<Self, ValidationError> {
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ValidationError::new(
+                "provider_country",
+                "must be two letters such as CH",
+            ));
+        }
+        Ok(ProviderCountry(code))
+    }
 }
