@@ -27,6 +27,6 @@ pub use money::{parse_money, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};
 pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod};
 pub use vat::{
-    decide_vat, parse_vat_csv, rate_at, BillingAddress, ProviderCountry, VatDecision, VatRateRow,
-    EU_COUNTRIES,
+    decide_vat, parse_day, parse_vat_csv, rate_at, BillingAddress, ProviderCountry, VatDecision,
+    VatRateRow, EU_COUNTRIES,
 };

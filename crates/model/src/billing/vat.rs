@@ -199,7 +199,9 @@ fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, ValidationError>
     Ok(records)
 }
 
-fn csv_date(field: &str, text: &str) -> Result<i64, ValidationError> {
+/// Parses a day `YYYY-MM-DD` (anything after the tenth character, such as a time of day in
+/// the older CSV format, is ignored) into the unix time of its midnight UTC.
+pub fn parse_day(field: &str, text: &str) -> Result<i64, ValidationError> {
     let bad = || ValidationError::new(field, format!("{text:?} is not a date YYYY-MM-DD"));
     let day = text.get(..10).ok_or_else(bad)?;
     let mut parts = day.split('-').map(|p| p.parse::<i32>().map_err(|_| bad()));
@@ -266,10 +268,10 @@ pub fn parse_vat_csv(text: &str) -> Result<Vec<VatRateRow>, ValidationError> {
             })?;
         let stops_at = match f(1) {
             "" => None,
-            stop => Some(csv_date(&at, stop)?),
+            stop => Some(parse_day(&at, stop)?),
         };
         rows.push(VatRateRow {
-            starts_at: csv_date(&at, f(0))?,
+            starts_at: parse_day(&at, f(0))?,
             stops_at,
             territories,
             currency: if seven {
