@@ -276,7 +276,8 @@ fn vat_outside_the_eu_is_zero() {
 
 #[test]
 fn a_rate_change_inside_a_bill_applies_the_rate_at_the_bill_date() {
-    // A bill from 2023-12-15 to 2024-01-14 (closed early twice) is dated by its last second.
+    // A window from 2023-12-15 to 2024-01-13 spans the change of 2024-01-01; the rate of its
+    // last second applies to all of it.
     let window = BillWindow {
         starts_at: JAN_31_2024 - 47 * DAY,
         ends_at: JAN_31_2024 - 17 * DAY - 1,
