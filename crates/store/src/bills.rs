@@ -237,20 +237,6 @@ async fn generate_for_address(
         let totals = BillTotals::of(&records, &vat);
         let bill_id = match existing {
             Some(id) => {
-                sqlx::query(
-                    "UPDATE bills SET ends_at = $1, net = $2, vat_rate = $3, vat = $4, \
-                     gross = $5, reverse_charge = $6, vat_note = $7 WHERE id = $8",
-                )
-                .bind(window.ends_at)
-                .bind(totals.net.to_string())
-                .bind(totals.vat_rate.to_string())
-                .bind(totals.vat.to_string())
-                .bind(totals.gross.to_string())
-                .bind(i64::from(vat.reverse_charge))
-                .bind(&vat.note)
-                .bind(id)
-                .execute(&mut *write.tx)
-                .await?;
                 sqlx::query("DELETE FROM bill_records WHERE bill_id = $1")
                     .bind(id)
                     .execute(&mut *write.tx)
@@ -261,23 +247,30 @@ async fn generate_for_address(
                 sqlx::query_scalar(
                     "INSERT INTO bills (customer_id, billing_address_id, starts_at, ends_at, \
                      is_final, net, vat_rate, vat, gross, reverse_charge, vat_note, created_at) \
-                     VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                     VALUES ($1, $2, $3, $3, 0, '0', '0', '0', '0', 0, '', $4) RETURNING id",
                 )
                 .bind(customer_id)
                 .bind(address_id)
                 .bind(window.starts_at)
-                .bind(window.ends_at)
-                .bind(totals.net.to_string())
-                .bind(totals.vat_rate.to_string())
-                .bind(totals.vat.to_string())
-                .bind(totals.gross.to_string())
-                .bind(i64::from(vat.reverse_charge))
-                .bind(&vat.note)
                 .bind(time::now())
                 .fetch_one(&mut *write.tx)
                 .await?
             }
         };
+        sqlx::query(
+            "UPDATE bills SET ends_at = $1, net = $2, vat_rate = $3, vat = $4, gross = $5, \
+             reverse_charge = $6, vat_note = $7 WHERE id = $8",
+        )
+        .bind(window.ends_at)
+        .bind(totals.net.to_string())
+        .bind(totals.vat_rate.to_string())
+        .bind(totals.vat.to_string())
+        .bind(totals.gross.to_string())
+        .bind(i64::from(vat.reverse_charge))
+        .bind(&vat.note)
+        .bind(bill_id)
+        .execute(&mut *write.tx)
+        .await?;
         for record in &records {
             sqlx::query(
                 "INSERT INTO bill_records (bill_id, order_id, is_recurring, starts_at, ends_at, \

@@ -8,6 +8,7 @@ use berth_model::billing::{
 use sqlx::Row;
 
 use crate::products::decimal;
+use crate::write::Write;
 use crate::{time, Result, Store, StoreError};
 
 /// A stored order.
@@ -169,6 +170,15 @@ impl Store {
         order_from_row(&row)
     }
 
+    /// One of a customer's orders that has no end yet; an ended one is a conflict.
+    async fn open_order(&self, customer_id: i64, id: i64, verb: &str) -> Result<Order> {
+        let order = self.order(customer_id, id).await?;
+        if order.terms.has_end() {
+            return Err(already_ends(verb));
+        }
+        Ok(order)
+    }
+
     /// The terms ordering `request` gives, starting at `starts_at`.
     async fn terms_for(&self, request: OrderRequest, starts_at: i64) -> Result<OrderTerms> {
         let product = self.product(request.product_id).await?;
@@ -227,12 +237,7 @@ impl Store {
         at: i64,
         commit: bool,
     ) -> Result<OrderQuote> {
-        let old = self.order(customer_id, id).await?;
-        if old.terms.has_end() {
-            return Err(StoreError::Conflict(
-                "the order already ends; it cannot be replaced".to_owned(),
-            ));
-        }
+        let old = self.open_order(customer_id, id, "replaced").await?;
         let address = self.active_billing_address(customer_id).await?;
         let mut terms = self.terms_for(request, at).await?;
         let change = old.terms.replace(&terms, at)?;
@@ -242,21 +247,7 @@ impl Store {
         let mut quote = quote(Some(change.kind), Some((id, old_terms)), terms);
         if commit {
             let mut write = self.write().await?;
-            let ended = sqlx::query(
-                "UPDATE orders SET ends_at = $1 WHERE id = $2 AND customer_id = $3 \
-                 AND ends_at IS NULL",
-            )
-            .bind(change.old_ends_at)
-            .bind(id)
-            .bind(customer_id)
-            .execute(&mut *write.tx)
-            .await?
-            .rows_affected();
-            if ended == 0 {
-                return Err(StoreError::Conflict(
-                    "the order already ends; it cannot be replaced".to_owned(),
-                ));
-            }
+            end_open_order(&mut write, customer_id, id, change.old_ends_at, "replaced").await?;
             let new_id = insert_order(
                 &mut write.tx,
                 customer_id,
@@ -275,31 +266,40 @@ impl Store {
 
     /// Cancels order `id` at `at`: it ends with its committed period.
     pub async fn cancel_order(&self, customer_id: i64, id: i64, at: i64) -> Result<Order> {
-        let old = self.order(customer_id, id).await?;
-        if old.terms.has_end() {
-            return Err(StoreError::Conflict(
-                "the order already ends; it cannot be cancelled".to_owned(),
-            ));
-        }
+        let old = self.open_order(customer_id, id, "cancelled").await?;
         let end = old.terms.cancel(at)?;
         let mut write = self.write().await?;
-        let ended = sqlx::query(
-            "UPDATE orders SET ends_at = $1 WHERE id = $2 AND customer_id = $3 AND ends_at IS NULL",
-        )
-        .bind(end)
-        .bind(id)
-        .bind(customer_id)
-        .execute(&mut *write.tx)
-        .await?
-        .rows_affected();
-        if ended == 0 {
-            return Err(StoreError::Conflict(
-                "the order already ends; it cannot be cancelled".to_owned(),
-            ));
-        }
+        end_open_order(&mut write, customer_id, id, end, "cancelled").await?;
         write.commit().await?;
         self.order(customer_id, id).await
     }
+}
+
+fn already_ends(verb: &str) -> StoreError {
+    StoreError::Conflict(format!("the order already ends; it cannot be {verb}"))
+}
+
+/// Gives order `id` its end, unless a concurrent write gave it one first.
+async fn end_open_order(
+    write: &mut Write,
+    customer_id: i64,
+    id: i64,
+    end: i64,
+    verb: &str,
+) -> Result<()> {
+    let ended = sqlx::query(
+        "UPDATE orders SET ends_at = $1 WHERE id = $2 AND customer_id = $3 AND ends_at IS NULL",
+    )
+    .bind(end)
+    .bind(id)
+    .bind(customer_id)
+    .execute(&mut *write.tx)
+    .await?
+    .rows_affected();
+    if ended == 0 {
+        return Err(already_ends(verb));
+    }
+    Ok(())
 }
 
 fn fix_new_id(quote: &mut OrderQuote, id: i64) {

@@ -7,6 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::billing::{parse_money, parse_vat_csv, ProductPricing};
+use berth_store::orders::OrderRequest;
+use berth_store::payments::Payment;
 use berth_store::products::ProductEdit;
 use serde_json::{json, Map, Value};
 
@@ -90,6 +92,31 @@ async fn customer_of(state: &ApiState, body: &Map<String, Value>) -> ApiResult<i
     Ok(state.store.customer_by_username(username).await?.id)
 }
 
+/// What a staff order request shares: `?preview=1`, the customer, the product and period,
+/// and the time named `time_field`.
+async fn staff_request(
+    state: &ApiState,
+    query: &HashMap<String, String>,
+    body: &Map<String, Value>,
+    time_field: &str,
+) -> ApiResult<(bool, i64, OrderRequest, i64)> {
+    let preview = preview(query)?;
+    let customer_id = customer_of(state, body).await?;
+    let request = order_request(body)?;
+    let time = input::as_int(time_field, input::required(body, time_field)?)?;
+    Ok((preview, customer_id, request, time))
+}
+
+fn payment_json(payment: &Payment) -> Value {
+    json!({
+        "id": payment.id,
+        "amount": payment.amount,
+        "source": payment.source,
+        "note": payment.note,
+        "paid_at": payment.paid_at,
+    })
+}
+
 /// `POST /v1/admin/orders[?preview=1]` `{customer, product, period, starts_at}`: places an
 /// order for a customer starting at a chosen unix time (migrating existing customers).
 pub async fn place_order(
@@ -98,10 +125,8 @@ pub async fn place_order(
     Query(query): Query<HashMap<String, String>>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let preview = preview(&query)?;
-    let customer_id = customer_of(&state, &body).await?;
-    let request = order_request(&body)?;
-    let starts_at = input::as_int("starts_at", input::required(&body, "starts_at")?)?;
+    let (preview, customer_id, request, starts_at) =
+        staff_request(&state, &query, &body, "starts_at").await?;
     let quote = state
         .store
         .place_order(customer_id, request, starts_at, !preview)
@@ -117,10 +142,7 @@ pub async fn replace_order(
     Query(query): Query<HashMap<String, String>>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let preview = preview(&query)?;
-    let customer_id = customer_of(&state, &body).await?;
-    let request = order_request(&body)?;
-    let at = input::as_int("at", input::required(&body, "at")?)?;
+    let (preview, customer_id, request, at) = staff_request(&state, &query, &body, "at").await?;
     let quote = state
         .store
         .replace_order(customer_id, input::path_id(&id)?, request, at, !preview)
@@ -182,12 +204,7 @@ pub async fn payments(
         .ok_or_else(|| ApiError::bad_request("customer: required"))?;
     let customer = state.store.customer_by_username(username).await?;
     let payments = state.store.payments(customer.id).await?;
-    Ok(Json(
-        payments
-            .iter()
-            .map(|p| json!({"id": p.id, "amount": p.amount, "source": p.source, "note": p.note, "paid_at": p.paid_at}))
-            .collect(),
-    ))
+    Ok(Json(payments.iter().map(payment_json).collect()))
 }
 
 /// `POST /v1/admin/payments` `{customer, amount, source, note?}`: books a payment.
@@ -210,12 +227,7 @@ pub async fn book_payment(
         .store
         .book_payment(customer_id, amount, source, note.as_deref())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({"id": payment.id, "amount": payment.amount, "source": payment.source, "note": payment.note, "paid_at": payment.paid_at}),
-        ),
-    ))
+    Ok((StatusCode::CREATED, Json(payment_json(&payment))))
 }
 
 /// `GET /v1/admin/vat-rates`: every rate.
