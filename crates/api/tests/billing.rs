@@ -317,6 +317,14 @@ on_both_stores! {
         let (status, error) = api.post("/v1/admin/vat-rates", &api.staff, &json!({"csv": "a,b\n"}).to_string()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
         assert_eq!(api.post("/v1/admin/bills/generate", &api.staff, r#"{"until": "soon"}"#).await.0, StatusCode::BAD_REQUEST);
+        for until in [json!(-1), json!(i64::MAX), json!(now() + 400 * DAY)] {
+            let body = json!({"until": until}).to_string();
+            assert_eq!(api.post("/v1/admin/bills/generate", &api.staff, &body).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
+        for starts_at in [i64::MIN, -1, i64::MAX] {
+            let body = json!({"customer": "alice", "product": small, "period": "30d", "starts_at": starts_at}).to_string();
+            assert_eq!(api.post("/v1/admin/orders", &api.staff, &body).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
         assert_eq!(api.get("/v1/my/bills/abc", &alice.login).await.0, StatusCode::NOT_FOUND);
     }
 

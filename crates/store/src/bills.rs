@@ -3,8 +3,8 @@
 //! and never touches a final one.
 
 use berth_model::billing::{
-    bill_records, bill_windows, decide_vat, month_start, BillRecordLine, BillTotals, BillWindow,
-    VatRateRow,
+    bill_records, bill_until, bill_windows, decide_vat, month_start, BillRecordLine, BillTotals,
+    BillWindow, VatRateRow,
 };
 use sqlx::Row;
 
@@ -130,7 +130,7 @@ impl Store {
         bill_from_row(&mut conn, &row).await
     }
 
-    /// Generates or recomputes every open bill up to `until` (inclusive), with VAT decided
+    /// Generates or recomputes every open bill up to `until` (inclusive, at most a year from now), with VAT decided
     /// for a provider in `provider_country`. Running it again with the same `until` changes
     /// nothing; a later `until` extends the open bill and opens the next months'.
     pub async fn generate_bills(
@@ -138,6 +138,7 @@ impl Store {
         until: i64,
         provider_country: &str,
     ) -> Result<GenerationReport> {
+        let until = bill_until(until, time::now())?;
         let rates = self.vat_rates().await?;
         let addresses: Vec<i64> =
             sqlx::query_scalar("SELECT DISTINCT billing_address_id FROM orders ORDER BY 1")

@@ -2,8 +2,8 @@
 //! previewed: the same computation, not committed.
 
 use berth_model::billing::{
-    bill_records, round_money, BillRecordLine, BillWindow, ChangeKind, Decimal, OrderTerms,
-    RecurringPeriod,
+    bill_records, billing_time, round_money, BillRecordLine, BillWindow, ChangeKind, Decimal,
+    OrderTerms, RecurringPeriod,
 };
 use sqlx::Row;
 
@@ -206,6 +206,7 @@ impl Store {
         starts_at: i64,
         commit: bool,
     ) -> Result<OrderQuote> {
+        let starts_at = billing_time("starts_at", starts_at)?;
         let address = self.active_billing_address(customer_id).await?;
         let terms = self.terms_for(request, starts_at).await?;
         let mut quote = quote(None, None, terms);
@@ -237,6 +238,7 @@ impl Store {
         at: i64,
         commit: bool,
     ) -> Result<OrderQuote> {
+        let at = billing_time("at", at)?;
         let old = self.open_order(customer_id, id, "replaced").await?;
         let address = self.active_billing_address(customer_id).await?;
         let mut terms = self.terms_for(request, at).await?;
@@ -266,6 +268,7 @@ impl Store {
 
     /// Cancels order `id` at `at`: it ends with its committed period.
     pub async fn cancel_order(&self, customer_id: i64, id: i64, at: i64) -> Result<Order> {
+        let at = billing_time("at", at)?;
         let old = self.open_order(customer_id, id, "cancelled").await?;
         let end = old.terms.cancel(at)?;
         let mut write = self.write().await?;

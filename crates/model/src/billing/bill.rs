@@ -7,6 +7,37 @@ use time::{Date, OffsetDateTime};
 use super::money::round_money;
 use super::order::OrderTerms;
 use super::vat::VatDecision;
+use crate::ValidationError;
+
+/// The last second billing accepts: 9999-12-31 23:59:59 UTC.
+const LAST_SECOND: i64 = 253_402_300_799;
+
+/// How far ahead of now bills may be generated: a year and a day.
+const MAX_BILLING_AHEAD: i64 = 366 * 86_400;
+
+/// Checks a time sent for billing (an order's start, the moment of a change): unix seconds
+/// from 1970 to the end of year 9999.
+pub fn billing_time(field: &str, unix: i64) -> Result<i64, ValidationError> {
+    if !(0..=LAST_SECOND).contains(&unix) {
+        return Err(ValidationError::new(
+            field,
+            "must be a unix time between 1970 and 9999",
+        ));
+    }
+    Ok(unix)
+}
+
+/// Checks how far a bill generation reaches: a billing time at most a year after `now`.
+pub fn bill_until(until: i64, now: i64) -> Result<i64, ValidationError> {
+    let until = billing_time("until", until)?;
+    if until > now.saturating_add(MAX_BILLING_AHEAD) {
+        return Err(ValidationError::new(
+            "until",
+            "must be at most a year from now",
+        ));
+    }
+    Ok(until)
+}
 
 /// The seconds one bill covers, both ends inclusive, never crossing a calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -464,3 +464,13 @@ proptest! {
         prop_assert_eq!(records[0].sum, order.recurring_price * Decimal::from(periods));
     }
 }
+
+#[test]
+fn billing_times_are_bounded() {
+    assert_eq!(billing_time("at", JAN_1_2020), Ok(JAN_1_2020));
+    assert!(billing_time("at", -1).is_err());
+    assert!(billing_time("at", i64::MAX).is_err());
+    assert_eq!(bill_until(JAN_1_2020, JAN_1_2020), Ok(JAN_1_2020));
+    assert!(bill_until(JAN_1_2020 + 400 * DAY, JAN_1_2020).is_err());
+    assert!(bill_until(i64::MAX, i64::MAX).is_err());
+}
