@@ -91,6 +91,20 @@ async fn billed_customer(api: &TestApi, name: &str) -> TestCustomer {
     customer
 }
 
+/// Alice, billed to a name that needs escaping in HTML.
+async fn alice_and_co(api: &TestApi) -> TestCustomer {
+    let alice = api.customer("alice").await;
+    let body = json!({"name": "Ada & Co <Zurich>", "street": "Main St 1", "postal_code": "8000",
+                      "city": "Zurich", "country": "CH"});
+    assert_eq!(
+        api.post("/v1/my/billing-address", &alice.login, &body.to_string())
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    alice
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -107,7 +121,7 @@ const VAT_CSV: &str =
 
 on_both_stores! {
     async fn the_seed_upgrade_after_15_days_totals_25_chf(api) {
-        let alice = billed_customer(&api, "alice").await;
+        let alice = alice_and_co(&api).await;
         let small = product(&api, "vm-small", "10").await;
         let big = product(&api, "vm-big", "20").await;
         let first = staff_order(&api, &alice, small, JAN_1_2020).await;
@@ -124,6 +138,15 @@ on_both_stores! {
         assert_eq!(january[0]["quantity"], "0.5");
         assert_eq!(january[0]["sum"], "5.00");
         assert_eq!(total(&bills, "net"), 25.0);
+        let page = api.http.get(format!("{}/v1/my/bills/{}/html", api.base, bills[0]["id"]))
+            .basic_auth(&alice.login.username, Some(&alice.login.password))
+            .send().await.expect("bill page");
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.expect("html");
+        assert!(page.contains("Bill "), "{page}");
+        assert!(page.contains("2020-01-15 23:59:59 UTC"), "{page}");
+        assert!(page.contains("<td>0.5</td><td>10</td><td>5.00</td>"), "{page}");
+        assert!(page.contains("Ada &amp; Co &lt;Zurich&gt;"), "{page}");
         let (_, orders) = api.get("/v1/my/orders", &alice.login).await;
         assert_eq!(orders[0]["replaced_by"], orders[1]["id"]);
         assert_eq!(orders[1]["replaces"], first);
@@ -339,6 +362,7 @@ on_both_stores! {
         assert_eq!(api.get("/v1/my/bills", &bob.login).await.1, json!([]));
         assert_eq!(api.get("/v1/my/orders/", &bob.login).await.1, json!([]));
         assert_eq!(api.get(&format!("/v1/my/bills/{bill}"), &bob.login).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(api.get(&format!("/v1/my/bills/{bill}/html"), &bob.login).await.0, StatusCode::NOT_FOUND);
         assert_eq!(api.get(&format!("/v1/my/orders/{order}"), &bob.login).await.0, StatusCode::NOT_FOUND);
         let body = json!({"product": small, "period": "30d"}).to_string();
         assert_eq!(api.post(&format!("/v1/my/orders/{order}/replace"), &bob.login, &body).await.0, StatusCode::NOT_FOUND);

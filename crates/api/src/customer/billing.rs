@@ -5,9 +5,12 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_model::billing::{BillRecordLine, BillingAddress, OrderTerms, RecurringPeriod};
+use berth_model::billing::{
+    utc_text, BillRecordLine, BillingAddress, Decimal, OrderTerms, RecurringPeriod,
+};
 use berth_store::bills::Bill;
 use berth_store::orders::{Order, OrderQuote, OrderRequest};
 use berth_store::products::Product;
@@ -26,6 +29,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/my/orders/{id}/cancel", post(cancel))
         .route("/v1/my/orders/{id}/replace", post(replace))
         .route("/v1/my/bills/{id}", get(bill))
+        .route("/v1/my/bills/{id}/html", get(bill_page))
         .route("/v1/my/balance", get(balance));
     for (path, route) in [
         ("/v1/products", get(products)),
@@ -306,4 +310,91 @@ async fn balance(State(state): State<ApiState>, caller: CustomerCaller) -> ApiRe
         "billed": balance.billed,
         "balance": balance.balance,
     })))
+}
+
+/// `text` with the characters HTML gives a meaning to escaped.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A bill as a printable HTML page: address, records, net, VAT and gross.
+pub fn bill_html(bill: &Bill, address: Option<&BillingAddress>) -> String {
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Bill {id}</title></head>\
+         <body>\n<h1>Bill {id}{state}</h1>\n<p>{from} to {to}</p>\n",
+        id = bill.id,
+        state = if bill.is_final { "" } else { " (preliminary)" },
+        from = utc_text(bill.window.starts_at),
+        to = utc_text(bill.window.ends_at),
+    );
+    if let Some(a) = address {
+        let vat_number = a
+            .vat_number
+            .as_deref()
+            .map(|v| format!("<br>VAT {}", escape(v)));
+        page.push_str(&format!(
+            "<address>{}<br>{}<br>{} {}<br>{}{}</address>\n",
+            escape(&a.name),
+            escape(&a.street),
+            escape(&a.postal_code),
+            escape(&a.city),
+            escape(&a.country),
+            vat_number.unwrap_or_default(),
+        ));
+    }
+    page.push_str(
+        "<table>\n<tr><th>order</th><th>item</th><th>from</th><th>to</th><th>quantity</th>\
+         <th>price</th><th>sum</th></tr>\n",
+    );
+    for r in &bill.records {
+        page.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            r.order_id,
+            if r.is_recurring { "recurring" } else { "one-time" },
+            utc_text(r.starts_at),
+            utc_text(r.ends_at),
+            r.quantity,
+            r.price,
+            r.sum,
+        ));
+    }
+    let percent = (bill.totals.vat_rate * Decimal::ONE_HUNDRED).normalize();
+    page.push_str(&format!(
+        "</table>\n<p>Net {}<br>VAT {percent} %: {}<br><strong>Total {}</strong></p>\n\
+         <p>{}</p>\n</body></html>\n",
+        bill.totals.net,
+        bill.totals.vat,
+        bill.totals.gross,
+        escape(&bill.vat_note),
+    ));
+    page
+}
+
+/// `GET /v1/my/bills/<id>/html`: the bill as a printable page.
+async fn bill_page(
+    State(state): State<ApiState>,
+    caller: CustomerCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Html<String>> {
+    let bill = state
+        .store
+        .bill(Some(caller.customer_id), input::path_id(&id)?)
+        .await?;
+    let addresses = state.store.billing_addresses(caller.customer_id).await?;
+    let address = addresses
+        .iter()
+        .find(|a| a.id == bill.billing_address_id)
+        .map(|a| &a.address);
+    Ok(Html(bill_html(&bill, address)))
 }

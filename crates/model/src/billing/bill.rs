@@ -65,6 +65,22 @@ fn midnight(date: Date) -> i64 {
     date.midnight().assume_utc().unix_timestamp()
 }
 
+/// A unix time as people read it on a bill: `2020-01-31 23:59:59 UTC`.
+pub fn utc_text(unix: i64) -> String {
+    match OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => format!("{unix} (unix time)"),
+    }
+}
+
 /// The first second of the calendar month holding `unix`: the 1st at 00:00:00 UTC.
 pub fn month_start(unix: i64) -> i64 {
     midnight(date_of(unix).replace_day(1).unwrap_or(Date::MIN))

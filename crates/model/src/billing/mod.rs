@@ -21,8 +21,8 @@ mod tests;
 pub use rust_decimal::Decimal;
 
 pub use bill::{
-    bill_records, bill_until, bill_windows, billing_time, month_end, month_start, BillRecordLine,
-    BillTotals, BillWindow,
+    bill_records, bill_until, bill_windows, billing_time, month_end, month_start, utc_text,
+    BillRecordLine, BillTotals, BillWindow,
 };
 pub use money::{parse_money, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};

@@ -179,6 +179,7 @@ fn windows_follow_calendar_months() {
     assert!(!windows[1].reaches_month_end());
     assert_eq!(month_start(JAN_1_2020 + 40 * DAY), JAN_1_2020 + 31 * DAY);
     assert!(bill_windows(10, 9).is_empty());
+    assert_eq!(utc_text(windows[0].ends_at), "2020-01-31 23:59:59 UTC");
 }
 
 fn rows() -> Vec<VatRateRow> {
