@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use berth_model::billing::ProviderCountry;
 use berth_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -36,6 +37,8 @@ pub struct ApiOptions {
     pub dns: DnsProofConfig,
     /// How long the node API's watches hold a request when nothing changes.
     pub node_hold: Duration,
+    /// The provider's country, which decides VAT.
+    pub provider_country: ProviderCountry,
 }
 
 impl Default for ApiOptions {
@@ -43,6 +46,7 @@ impl Default for ApiOptions {
         ApiOptions {
             dns: DnsProofConfig::default(),
             node_hold: node::DEFAULT_HOLD,
+            provider_country: ProviderCountry::default(),
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct ApiState {
     pub node_hold: Duration,
     /// Turns true when the API is stopping, so that held watches answer at once.
     pub stopping: Arc<watch::Sender<bool>>,
+    /// The provider's country code, which decides VAT.
+    pub provider_country: String,
 }
 
 fn state(store: Store, options: ApiOptions) -> Result<ApiState, ApiError> {
@@ -72,6 +78,7 @@ fn state(store: Store, options: ApiOptions) -> Result<ApiState, ApiError> {
         dns: options.dns,
         node_hold: options.node_hold,
         stopping: Arc::new(watch::Sender::new(false)),
+        provider_country: options.provider_country.0,
     })
 }
 
@@ -80,6 +87,7 @@ fn router(state: ApiState) -> Router {
         .nest("/api", customer::routes())
         .nest("/v1/admin", admin::routes())
         .nest("/node/v1", node::routes())
+        .merge(customer::billing::routes())
         .fallback(|| async { ApiError::no_such_endpoint() })
         .layer(axum::middleware::from_fn(response::shape))
         .with_state(state)

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use berth_api::dns_proof::{self, DnsProofConfig};
 use berth_api::ApiOptions;
+use berth_model::billing::ProviderCountry;
 use clap::Args;
 
 use crate::store_args::StoreArgs;
@@ -32,6 +33,13 @@ pub struct ApiOptionArgs {
     /// asking each domain's own name servers.
     #[arg(long = "dns-server", env = "BERTH_DNS_SERVER", value_parser = dns_proof::parse_server)]
     dns_server: Option<SocketAddr>,
+    /// The provider's country (two letters), which decides the VAT on bills.
+    #[arg(long = "provider-country", env = "BERTH_PROVIDER_COUNTRY", default_value = "CH", value_parser = parse_country)]
+    provider_country: ProviderCountry,
+}
+
+fn parse_country(text: &str) -> Result<ProviderCountry, String> {
+    ProviderCountry::parse(text).map_err(|e| e.to_string())
 }
 
 impl ApiOptionArgs {
@@ -42,6 +50,7 @@ impl ApiOptionArgs {
                 .dns_server
                 .map(DnsProofConfig::server)
                 .unwrap_or_default(),
+            provider_country: self.provider_country.clone(),
             ..ApiOptions::default()
         }
     }

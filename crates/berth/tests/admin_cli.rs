@@ -212,6 +212,7 @@ fn exercise(admin: &Admin) {
         "{table}"
     );
     admin.fails(&["news", "add", "  "]);
+    billing(admin);
 }
 
 #[test]
@@ -257,4 +258,40 @@ async fn admin_cli_on_postgres() {
         .execute(&mut conn)
         .await
         .expect("drop database");
+}
+
+/// `berth admin vat` and `berth admin bills` on a real vat-rates sample.
+fn billing(admin: &Admin) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let csv = dir.path().join("vat_rates.csv");
+    std::fs::write(
+        &csv,
+        "start_date,stop_date,territory_codes,currency_code,rate,rate_type,description\n\
+         2018-01-01,2024-01-01,CH,CHF,0.077,standard,Switzerland\n\
+         2024-01-01,,CH,CHF,0.081,standard,Switzerland\n\
+         2011-01-04,,\"GB\nUK\nIM\",GBP,0.2,standard,United Kingdom\n",
+    )
+    .expect("write csv");
+    let path = csv.display().to_string();
+    assert_eq!(admin.json(&["vat", "import", &path])["imported"], 3);
+    // Importing again replaces, never duplicates.
+    assert_eq!(admin.json(&["vat", "import", &path])["imported"], 3);
+    let rates = admin.json(&["vat", "list"]);
+    assert_eq!(rates.as_array().map(Vec::len), Some(3));
+    assert_eq!(rates[1]["rate"], "0.081");
+    assert_eq!(rates[2]["territories"], "GB UK IM");
+    let report = admin.json(&["bills", "generate", "--until", "2020-01-31"]);
+    assert_eq!(report["until"], 1_580_515_199);
+    assert!(admin
+        .fails(&["bills", "generate", "--until", "31.01.2020"])
+        .contains("until"));
+    assert!(admin
+        .fails(&["bills", "close", "999"])
+        .contains("bill not found"));
+    std::fs::write(&csv, "start_date,stop_date\n").expect("write csv");
+    assert!(admin.fails(&["vat", "import", &path]).contains("header"));
+    assert_eq!(
+        admin.json(&["vat", "list"]).as_array().map(Vec::len),
+        Some(3)
+    );
 }

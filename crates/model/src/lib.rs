@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod alarm;
+pub mod billing;
 pub mod capacity;
 pub mod container;
 pub mod distro;

@@ -7,6 +7,8 @@
 //! hold on both backends.
 
 pub mod alarms;
+pub mod billing_addresses;
+pub mod bills;
 pub mod containers;
 pub mod customers;
 pub mod distros;
@@ -20,11 +22,15 @@ pub mod metrics;
 pub mod migrations;
 pub mod news;
 pub mod nodes;
+pub mod orders;
 pub mod passwords;
+pub mod payments;
 pub mod port_mappings;
+pub mod products;
 pub mod servers;
 pub mod tags;
 mod time;
+pub mod vat_rates;
 pub mod write;
 
 use std::path::Path;

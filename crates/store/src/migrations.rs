@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_domains_loopboxes_alarms_metrics.sql"),
     },
     Migration {
+        version: 3,
+        name: "billing",
+        sql: include_str!("../migrations/0003_billing.sql"),
+    },
+    Migration {
         version: 4,
         name: "node API: server credentials, domain-keys revision, container status",
         sql: include_str!("../migrations/0004_node.sql"),

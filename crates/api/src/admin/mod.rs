@@ -1,5 +1,6 @@
 //! The staff API under `/v1/admin`: the same operations as `berth admin`, over HTTP.
 
+pub mod billing;
 pub mod containers;
 pub mod customers;
 pub mod domains;
@@ -40,6 +41,24 @@ pub fn routes() -> Router<ApiState> {
             get(domains::list)
                 .post(domains::assign)
                 .delete(domains::delete),
+        )
+        .route(
+            "/products",
+            get(billing::products).post(billing::create_product),
+        )
+        .route("/products/{id}", post(billing::update_product))
+        .route("/orders", post(billing::place_order))
+        .route("/orders/{id}/replace", post(billing::replace_order))
+        .route("/orders/{id}/cancel", post(billing::cancel_order))
+        .route("/bills/generate", post(billing::generate_bills))
+        .route("/bills/{id}/close", post(billing::close_bill))
+        .route(
+            "/payments",
+            get(billing::payments).post(billing::book_payment),
+        )
+        .route(
+            "/vat-rates",
+            get(billing::vat_rates).post(billing::import_vat_rates),
         )
         .route(
             "/containers/{uid}",

@@ -1,6 +1,7 @@
 //! The uwsgi.it-compatible customer API, mounted at `/api`.
 
 pub mod alarms;
+pub mod billing;
 pub mod containers;
 pub mod distros;
 pub mod domains;

@@ -1,0 +1,252 @@
+//! `/v1/admin/...` billing: products, orders on a customer's behalf at a chosen date, bill
+//! generation and closing, payments, and VAT rates.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use berth_model::billing::{parse_money, parse_vat_csv, ProductPricing};
+use berth_store::orders::OrderRequest;
+use berth_store::payments::Payment;
+use berth_store::products::ProductEdit;
+use serde_json::{json, Map, Value};
+
+use crate::auth::StaffCaller;
+use crate::body::JsonObject;
+use crate::customer::billing::{
+    bill_json, order_json, order_request, preview, product_json, quote_answer,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::{input, ApiState};
+
+fn pricing(body: &Map<String, Value>) -> ApiResult<ProductPricing> {
+    let one_time = input::optional_string(body, "one_time_price")?.unwrap_or_else(|| "0".into());
+    let prices = input::required(body, "prices")?
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("prices: must be an object {period: price}"))?;
+    let pairs = prices
+        .iter()
+        .map(|(period, price)| {
+            let price = match price {
+                Value::String(text) => text.clone(),
+                Value::Number(number) => number.to_string(),
+                _ => return Err(ApiError::bad_request("prices: each price must be a string")),
+            };
+            Ok((period.clone(), price))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(ProductPricing::parse(&one_time, &pairs)?)
+}
+
+/// `GET /v1/admin/products`: every product, inactive ones too.
+pub async fn products(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+) -> ApiResult<Json<Value>> {
+    let products = state.store.products(true).await?;
+    Ok(Json(products.iter().map(product_json).collect()))
+}
+
+/// `POST /v1/admin/products` `{name, description?, one_time_price?, prices: {period: price}}`.
+pub async fn create_product(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = input::as_str("name", input::required(&body, "name")?)?;
+    let description = input::optional_string(&body, "description")?.unwrap_or_default();
+    let product = state
+        .store
+        .create_product(name, &description, &pricing(&body)?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(product_json(&product))))
+}
+
+/// `POST /v1/admin/products/<id>` `{description?, one_time_price?, prices?, active?}`:
+/// existing orders keep their prices.
+pub async fn update_product(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let edit = ProductEdit {
+        description: input::optional_string(&body, "description")?,
+        pricing: if body.contains_key("prices") {
+            Some(pricing(&body)?)
+        } else {
+            None
+        },
+        active: input::field(&body, "active", input::as_bool)?,
+    };
+    let product = state
+        .store
+        .update_product(input::path_id(&id)?, edit)
+        .await?;
+    Ok(Json(product_json(&product)))
+}
+
+async fn customer_of(state: &ApiState, body: &Map<String, Value>) -> ApiResult<i64> {
+    let username = input::as_str("customer", input::required(body, "customer")?)?;
+    Ok(state.store.customer_by_username(username).await?.id)
+}
+
+/// What a staff order request shares: `?preview=1`, the customer, the product and period,
+/// and the time named `time_field`.
+async fn staff_request(
+    state: &ApiState,
+    query: &HashMap<String, String>,
+    body: &Map<String, Value>,
+    time_field: &str,
+) -> ApiResult<(bool, i64, OrderRequest, i64)> {
+    let preview = preview(query)?;
+    let customer_id = customer_of(state, body).await?;
+    let request = order_request(body)?;
+    let time = input::as_int(time_field, input::required(body, time_field)?)?;
+    Ok((preview, customer_id, request, time))
+}
+
+fn payment_json(payment: &Payment) -> Value {
+    json!({
+        "id": payment.id,
+        "amount": payment.amount,
+        "source": payment.source,
+        "note": payment.note,
+        "paid_at": payment.paid_at,
+    })
+}
+
+/// `POST /v1/admin/orders[?preview=1]` `{customer, product, period, starts_at}`: places an
+/// order for a customer starting at a chosen unix time (migrating existing customers).
+pub async fn place_order(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Query(query): Query<HashMap<String, String>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (preview, customer_id, request, starts_at) =
+        staff_request(&state, &query, &body, "starts_at").await?;
+    let quote = state
+        .store
+        .place_order(customer_id, request, starts_at, !preview)
+        .await?;
+    Ok(quote_answer(&quote))
+}
+
+/// `POST /v1/admin/orders/<id>/replace[?preview=1]` `{customer, product, period, at}`.
+pub async fn replace_order(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (preview, customer_id, request, at) = staff_request(&state, &query, &body, "at").await?;
+    let quote = state
+        .store
+        .replace_order(customer_id, input::path_id(&id)?, request, at, !preview)
+        .await?;
+    Ok(quote_answer(&quote))
+}
+
+/// `POST /v1/admin/orders/<id>/cancel` `{customer, at}`.
+pub async fn cancel_order(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let customer_id = customer_of(&state, &body).await?;
+    let at = input::as_int("at", input::required(&body, "at")?)?;
+    let order = state
+        .store
+        .cancel_order(customer_id, input::path_id(&id)?, at)
+        .await?;
+    Ok(Json(order_json(&order)))
+}
+
+/// `POST /v1/admin/bills/generate` `{until}`: generates or recomputes the open bills up to
+/// the unix time `until`; `{bills, records}` written.
+pub async fn generate_bills(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let until = input::as_int("until", input::required(&body, "until")?)?;
+    let report = state
+        .store
+        .generate_bills(until, &state.provider_country)
+        .await?;
+    Ok(Json(
+        json!({"bills": report.bills, "records": report.records}),
+    ))
+}
+
+/// `POST /v1/admin/bills/<id>/close`: the bill becomes final.
+pub async fn close_bill(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let bill = state.store.close_bill(input::path_id(&id)?).await?;
+    Ok(Json(bill_json(&bill)))
+}
+
+/// `GET /v1/admin/payments?customer=<username>`: a customer's payments.
+pub async fn payments(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let username = query
+        .get("customer")
+        .ok_or_else(|| ApiError::bad_request("customer: required"))?;
+    let customer = state.store.customer_by_username(username).await?;
+    let payments = state.store.payments(customer.id).await?;
+    Ok(Json(payments.iter().map(payment_json).collect()))
+}
+
+/// `POST /v1/admin/payments` `{customer, amount, source, note?}`: books a payment.
+pub async fn book_payment(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let customer_id = customer_of(&state, &body).await?;
+    let amount = parse_money(
+        "amount",
+        input::as_str("amount", input::required(&body, "amount")?)?,
+    )?;
+    if amount.is_zero() {
+        return Err(ApiError::bad_request("amount: must be above 0"));
+    }
+    let source = input::as_str("source", input::required(&body, "source")?)?;
+    let note = input::optional_string(&body, "note")?;
+    let payment = state
+        .store
+        .book_payment(customer_id, amount, source, note.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(payment_json(&payment))))
+}
+
+/// `GET /v1/admin/vat-rates`: every rate.
+pub async fn vat_rates(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+) -> ApiResult<Json<Value>> {
+    let rates = state.store.vat_rates().await?;
+    Ok(Json(json!(rates)))
+}
+
+/// `POST /v1/admin/vat-rates` `{csv}`: replaces the rates with those of a vat-rates CSV.
+pub async fn import_vat_rates(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let csv = input::as_str("csv", input::required(&body, "csv")?)?;
+    let rows = parse_vat_csv(csv)?;
+    let imported = state.store.import_vat_rates(&rows).await?;
+    Ok(Json(json!({"imported": imported})))
+}

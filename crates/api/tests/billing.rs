@@ -1,0 +1,376 @@
+//! Billing over the API: the seed manual's cases with their numbers, previews, idempotent
+//! bill generation, VAT, payments and balance, bad input and tenant isolation.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{Login, TestApi, TestCustomer};
+
+/// 2020-01-01 00:00:00 UTC.
+const JAN_1_2020: i64 = 1_577_836_800;
+const DAY: i64 = 86_400;
+
+async fn product(api: &TestApi, name: &str, price: &str) -> i64 {
+    let body = json!({"name": name, "prices": {"30d": price}}).to_string();
+    let (status, product) = api.post("/v1/admin/products", &api.staff, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+    product["id"].as_i64().expect("product id")
+}
+
+async fn address(api: &TestApi, login: &Login, country: &str, vat_number: Option<&str>) {
+    let body = json!({"name": "Ada", "street": "Main St 1", "postal_code": "8000",
+                      "city": "Zurich", "country": country, "vat_number": vat_number});
+    let (status, answer) = api
+        .post("/v1/my/billing-address", login, &body.to_string())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+async fn staff_order(api: &TestApi, customer: &TestCustomer, product: i64, starts_at: i64) -> i64 {
+    let body = json!({"customer": customer.login.username, "product": product,
+                      "period": "30d", "starts_at": starts_at});
+    let (status, quote) = api
+        .post("/v1/admin/orders", &api.staff, &body.to_string())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{quote}");
+    quote["order"]["id"].as_i64().expect("order id")
+}
+
+async fn staff_replace(
+    api: &TestApi,
+    customer: &TestCustomer,
+    order: i64,
+    product: i64,
+    at: i64,
+) -> Value {
+    let body =
+        json!({"customer": customer.login.username, "product": product, "period": "30d", "at": at});
+    let (status, quote) = api
+        .post(
+            &format!("/v1/admin/orders/{order}/replace"),
+            &api.staff,
+            &body.to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{quote}");
+    quote
+}
+
+async fn generate(api: &TestApi, until: i64) -> Value {
+    let (status, report) = api
+        .post(
+            "/v1/admin/bills/generate",
+            &api.staff,
+            &json!({"until": until}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    report
+}
+
+fn total(bills: &Value, field: &str) -> f64 {
+    bills
+        .as_array()
+        .expect("bills")
+        .iter()
+        .map(|b| {
+            b[field]
+                .as_str()
+                .expect("money")
+                .parse::<f64>()
+                .expect("decimal")
+        })
+        .sum()
+}
+
+/// A customer with a Swiss billing address.
+async fn billed_customer(api: &TestApi, name: &str) -> TestCustomer {
+    let customer = api.customer(name).await;
+    address(api, &customer.login, "CH", None).await;
+    customer
+}
+
+/// Alice, billed to a name that needs escaping in HTML.
+async fn alice_and_co(api: &TestApi) -> TestCustomer {
+    let alice = api.customer("alice").await;
+    let body = json!({"name": "Ada & Co <Zurich>", "street": "Main St 1", "postal_code": "8000",
+                      "city": "Zurich", "country": "CH"});
+    assert_eq!(
+        api.post("/v1/my/billing-address", &alice.login, &body.to_string())
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    alice
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+const VAT_CSV: &str =
+    "start_date,stop_date,territory_codes,currency_code,rate,rate_type,description\n\
+2018-01-01,2024-01-01,CH,CHF,0.077,standard,Switzerland standard VAT (added manually)\n\
+2024-01-01,,CH,CHF,0.081,standard,Switzerland standard VAT\n\
+2007-01-01,,DE,EUR,0.19,standard,Germany (Deutschland) standard VAT\n\
+2000-04-01,,\"FR\nMC\",EUR,0.2,standard,France standard VAT\n";
+
+on_both_stores! {
+    async fn the_seed_upgrade_after_15_days_totals_25_chf(api) {
+        let alice = alice_and_co(&api).await;
+        let small = product(&api, "vm-small", "10").await;
+        let big = product(&api, "vm-big", "20").await;
+        let first = staff_order(&api, &alice, small, JAN_1_2020).await;
+        let quote = staff_replace(&api, &alice, first, big, JAN_1_2020 + 15 * DAY).await;
+        assert_eq!(quote["change"], "upgrade");
+        assert_eq!(quote["replaced"], json!({"id": first, "ends_at": JAN_1_2020 + 15 * DAY - 1}));
+        assert_eq!(quote["total"], "25.00");
+        // Bills for January and February up to the end of the new order's first period.
+        generate(&api, JAN_1_2020 + 45 * DAY - 1).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        assert_eq!(bills.as_array().map(Vec::len), Some(2));
+        let january = &bills[0]["records"];
+        assert_eq!(january[0]["order"], first);
+        assert_eq!(january[0]["quantity"], "0.5");
+        assert_eq!(january[0]["sum"], "5.00");
+        assert_eq!(total(&bills, "net"), 25.0);
+        let page = api.http.get(format!("{}/v1/my/bills/{}/html", api.base, bills[0]["id"]))
+            .basic_auth(&alice.login.username, Some(&alice.login.password))
+            .send().await.expect("bill page");
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = page.text().await.expect("html");
+        assert!(page.contains("Bill "), "{page}");
+        assert!(page.contains("2020-01-15 23:59:59 UTC"), "{page}");
+        assert!(page.contains("<td>0.5</td><td>10</td><td>5.00</td>"), "{page}");
+        assert!(page.contains("Ada &amp; Co &lt;Zurich&gt;"), "{page}");
+        let (_, orders) = api.get("/v1/my/orders", &alice.login).await;
+        assert_eq!(orders[0]["replaced_by"], orders[1]["id"]);
+        assert_eq!(orders[1]["replaces"], first);
+    }
+
+    async fn the_seed_downgrade_after_15_days_totals_15_chf(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let small = product(&api, "vm-small", "10").await;
+        let smaller = product(&api, "vm-smaller", "5").await;
+        let first = staff_order(&api, &alice, small, JAN_1_2020).await;
+        let quote = staff_replace(&api, &alice, first, smaller, JAN_1_2020 + 15 * DAY).await;
+        assert_eq!(quote["change"], "downgrade");
+        assert_eq!(quote["order"]["starts_at"], JAN_1_2020 + 30 * DAY);
+        assert_eq!(quote["total"], "15.00");
+        generate(&api, JAN_1_2020 + 60 * DAY - 1).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        assert_eq!(total(&bills, "net"), 15.0);
+    }
+
+    async fn an_upgrade_after_one_day_charges_a_thirtieth(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let small = product(&api, "vm-small", "10").await;
+        let big = product(&api, "vm-big", "20").await;
+        let first = staff_order(&api, &alice, small, JAN_1_2020).await;
+        staff_replace(&api, &alice, first, big, JAN_1_2020 + DAY).await;
+        generate(&api, JAN_1_2020 + 31 * DAY - 1).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        let records = &bills[0]["records"];
+        assert_eq!(records[0]["seconds"], DAY);
+        assert_eq!(records[0]["quantity"], "0.033333");
+        assert_eq!(records[0]["sum"], "0.33");
+    }
+
+    async fn one_time_prices_are_billed_once_and_cancellation_ends_the_period(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let body = json!({"name": "hosting", "one_time_price": "35", "prices": {"30d": "10"}}).to_string();
+        let (_, hosting) = api.post("/v1/admin/products", &api.staff, &body).await;
+        let order = staff_order(&api, &alice, hosting["id"].as_i64().expect("id"), JAN_1_2020).await;
+        let body = json!({"customer": "alice", "at": JAN_1_2020 + 40 * DAY}).to_string();
+        let (status, cancelled) = api.post(&format!("/v1/admin/orders/{order}/cancel"), &api.staff, &body).await;
+        assert_eq!(status, StatusCode::OK, "{cancelled}");
+        assert_eq!(cancelled["ends_at"], JAN_1_2020 + 60 * DAY - 1);
+        generate(&api, JAN_1_2020 + 120 * DAY).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        // January, February (the second period ends on the 29th); nothing after.
+        assert_eq!(bills.as_array().map(Vec::len), Some(2));
+        let one_time: Vec<&Value> = bills.as_array().expect("bills").iter()
+            .flat_map(|b| b["records"].as_array().expect("records"))
+            .filter(|r| r["recurring"] == false)
+            .collect();
+        assert_eq!(one_time.len(), 1);
+        assert_eq!(one_time[0]["sum"], "35.00");
+        assert_eq!(total(&bills, "net"), 55.0);
+        // A second cancellation is refused.
+        let (status, _) = api.post(&format!("/v1/admin/orders/{order}/cancel"), &api.staff, &body).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+
+    async fn generation_is_idempotent_and_closed_bills_stay(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let small = product(&api, "vm-small", "10").await;
+        staff_order(&api, &alice, small, JAN_1_2020 + 10 * DAY).await;
+        let first = generate(&api, JAN_1_2020 + 40 * DAY).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        assert_eq!(generate(&api, JAN_1_2020 + 40 * DAY).await, first);
+        assert_eq!(api.get("/v1/my/bills", &alice.login).await.1, bills);
+        // February's open bill grows with a later run; January's is untouched.
+        generate(&api, JAN_1_2020 + 45 * DAY).await;
+        let (_, later) = api.get("/v1/my/bills", &alice.login).await;
+        assert_eq!(later.as_array().map(Vec::len), Some(2));
+        assert_eq!(later[0], bills[0]);
+        assert_eq!(later[1]["id"], bills[1]["id"]);
+        assert_eq!(later[1]["ends_at"], JAN_1_2020 + 45 * DAY);
+        // Closing February before January is refused; in order it works.
+        let close = |id: &Value| format!("/v1/admin/bills/{id}/close");
+        assert_eq!(api.post(&close(&later[1]["id"]), &api.staff, "{}").await.0, StatusCode::CONFLICT);
+        let (status, closed) = api.post(&close(&later[0]["id"]), &api.staff, "{}").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(closed["final"], true);
+        let (_, closed) = api.post(&close(&later[1]["id"]), &api.staff, "{}").await;
+        // After the closed February bill (to the 15th), the next bill starts a second later.
+        generate(&api, JAN_1_2020 + 59 * DAY).await;
+        let (_, after) = api.get("/v1/my/bills", &alice.login).await;
+        assert_eq!(after[1], closed);
+        assert_eq!(after[2]["starts_at"], JAN_1_2020 + 45 * DAY + 1);
+        let seconds: i64 = after.as_array().expect("bills").iter()
+            .map(|b| b["records"][0]["seconds"].as_i64().expect("seconds")).sum();
+        assert_eq!(seconds, 49 * DAY + 1);
+    }
+
+    async fn vat_follows_the_billing_address_and_the_imported_rates(api) {
+        let (status, imported) = api.post("/v1/admin/vat-rates", &api.staff, &json!({"csv": VAT_CSV}).to_string()).await;
+        assert_eq!((status, imported), (StatusCode::OK, json!({"imported": 4})));
+        let (_, rates) = api.get("/v1/admin/vat-rates", &api.staff).await;
+        assert_eq!(rates[3]["territories"], json!(["FR", "MC"]));
+        let small = product(&api, "vm-small", "100").await;
+        // 2024-01-01: the Swiss rate is 8.1 % from that day.
+        let jan_2024 = 1_704_067_200;
+        let mut customers = Vec::new();
+        for (name, country, vat_number) in [("ch", "CH", None), ("de", "DE", None), ("biz", "DE", Some("DE123456789")), ("us", "US", None)] {
+            let customer = api.customer(name).await;
+            address(&api, &customer.login, country, vat_number).await;
+            staff_order(&api, &customer, small, jan_2024).await;
+            customers.push(customer);
+        }
+        generate(&api, jan_2024 + 30 * DAY - 1).await;
+        let mut seen = Vec::new();
+        for customer in &customers {
+            let (_, bills) = api.get("/v1/my/bills", &customer.login).await;
+            seen.push((bills[0]["vat_rate"].clone(), bills[0]["gross"].clone(), bills[0]["reverse_charge"].clone()));
+        }
+        assert_eq!(seen, [
+            (json!("0.081"), json!("108.10"), json!(false)),
+            (json!("0.19"), json!("119.00"), json!(false)),
+            (json!("0"), json!("100.00"), json!(true)),
+            (json!("0"), json!("100.00"), json!(false)),
+        ]);
+    }
+
+    async fn payments_make_the_balance(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let small = product(&api, "vm-small", "10").await;
+        staff_order(&api, &alice, small, JAN_1_2020).await;
+        generate(&api, JAN_1_2020 + 30 * DAY - 1).await;
+        let body = json!({"customer": "alice", "amount": "25.50", "source": "wire"}).to_string();
+        let (status, payment) = api.post("/v1/admin/payments", &api.staff, &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{payment}");
+        let (_, balance) = api.get("/v1/my/balance", &alice.login).await;
+        assert_eq!(balance, json!({"paid": "25.50", "billed": "10.00", "balance": "15.50"}));
+        let (_, payments) = api.get("/v1/admin/payments?customer=alice", &api.staff).await;
+        assert_eq!(payments[0]["amount"], "25.50");
+    }
+
+    async fn customers_preview_then_order_and_replace(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let small = product(&api, "vm-small", "10").await;
+        let big = product(&api, "vm-big", "20").await;
+        let (_, products) = api.get("/v1/products", &alice.login).await;
+        assert_eq!(products[1]["prices"], json!([{"period": "30d", "price": "10"}]));
+        let body = json!({"product": small, "period": "30d"}).to_string();
+        let (status, quote) = api.post("/v1/my/orders?preview=1", &alice.login, &body).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((quote["preview"].clone(), quote["total"].clone()), (json!(true), json!("10.00")));
+        assert_eq!(api.get("/v1/my/orders", &alice.login).await.1, json!([]));
+        // An order staff started 15 days ago, upgraded now: 5 + 20.
+        let order = staff_order(&api, &alice, small, now() - 15 * DAY).await;
+        let body = json!({"product": big, "period": "30d"}).to_string();
+        let path = format!("/v1/my/orders/{order}/replace");
+        let (status, quote) = api.post(&format!("{path}?preview=1"), &alice.login, &body).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(quote["change"], "upgrade");
+        assert_eq!(quote["total"], "25.00");
+        assert_eq!(api.get(&format!("/v1/my/orders/{order}"), &alice.login).await.1["ends_at"], Value::Null);
+        let (status, placed) = api.post(&path, &alice.login, &body).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(placed["preview"], false);
+        assert_eq!(api.post(&path, &alice.login, &body).await.0, StatusCode::CONFLICT);
+        let (status, cancelled) = api.post(&format!("/v1/my/orders/{}/cancel", placed["order"]["id"]), &alice.login, "{}").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(cancelled["ends_at"].as_i64(), placed["order"]["starts_at"].as_i64().map(|s| s + 30 * DAY - 1));
+    }
+
+    async fn bad_billing_input_is_4xx(api) {
+        let alice = api.customer("alice").await;
+        let small = product(&api, "vm-small", "10").await;
+        let order = json!({"product": small, "period": "30d"}).to_string();
+        assert_eq!(api.post("/v1/my/orders", &alice.login, &order).await.0, StatusCode::CONFLICT, "no address yet");
+        address(&api, &alice.login, "CH", None).await;
+        for body in [r#"{}"#, r#"{"product": 1}"#, r#"{"product": "x", "period": "30d"}"#,
+                     &json!({"product": small, "period": "month"}).to_string(),
+                     &json!({"product": small, "period": "day"}).to_string()] {
+            let (status, error) = api.post("/v1/my/orders", &alice.login, body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+            assert!(error["reason"].is_string(), "{error}");
+        }
+        assert_eq!(api.post("/v1/my/orders?preview=yes", &alice.login, &order).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(api.post("/v1/my/orders", &alice.login, &json!({"product": 999, "period": "30d"}).to_string()).await.0, StatusCode::NOT_FOUND);
+        for body in [json!({"name": "x"}), json!({"name": "A", "street": "s", "postal_code": "1", "city": "c", "country": "Switzerland"}),
+                     json!({"name": "A", "street": "s", "postal_code": "1", "city": "c", "country": "CH", "vat_number": "DE-1"})] {
+            assert_eq!(api.post("/v1/my/billing-address", &alice.login, &body.to_string()).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
+        for body in [json!({"name": "p"}), json!({"name": "p", "prices": {"30d": "-1"}}), json!({"name": "p", "prices": {"30d": "1.001"}}),
+                     json!({"name": "p", "prices": {"fortnight": "1"}}), json!({"name": "p", "prices": {}}), json!({"name": "", "prices": {"30d": "1"}})] {
+            assert_eq!(api.post("/v1/admin/products", &api.staff, &body.to_string()).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
+        assert_eq!(api.post("/v1/admin/products", &api.staff, &json!({"name": "vm-small", "prices": {"30d": "1"}}).to_string()).await.0, StatusCode::CONFLICT);
+        for body in [json!({"customer": "alice", "amount": "-5", "source": "wire"}), json!({"customer": "alice", "amount": "0", "source": "wire"}),
+                     json!({"customer": "alice", "amount": "5"}), json!({"customer": "alice", "amount": 5, "source": "wire"})] {
+            assert_eq!(api.post("/v1/admin/payments", &api.staff, &body.to_string()).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
+        let (status, error) = api.post("/v1/admin/vat-rates", &api.staff, &json!({"csv": "a,b\n"}).to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        assert_eq!(api.post("/v1/admin/bills/generate", &api.staff, r#"{"until": "soon"}"#).await.0, StatusCode::BAD_REQUEST);
+        for until in [json!(-1), json!(i64::MAX), json!(now() + 400 * DAY)] {
+            let body = json!({"until": until}).to_string();
+            assert_eq!(api.post("/v1/admin/bills/generate", &api.staff, &body).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
+        for starts_at in [i64::MIN, -1, i64::MAX] {
+            let body = json!({"customer": "alice", "product": small, "period": "30d", "starts_at": starts_at}).to_string();
+            assert_eq!(api.post("/v1/admin/orders", &api.staff, &body).await.0, StatusCode::BAD_REQUEST, "{body}");
+        }
+        assert_eq!(api.get("/v1/my/bills/abc", &alice.login).await.0, StatusCode::NOT_FOUND);
+    }
+
+    async fn billing_is_isolated_between_customers(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let bob = billed_customer(&api, "bob").await;
+        let small = product(&api, "vm-small", "10").await;
+        let order = staff_order(&api, &alice, small, JAN_1_2020).await;
+        generate(&api, JAN_1_2020 + 10 * DAY).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        let bill = bills[0]["id"].clone();
+        assert_eq!(api.get("/v1/my/bills", &bob.login).await.1, json!([]));
+        assert_eq!(api.get("/v1/my/orders/", &bob.login).await.1, json!([]));
+        assert_eq!(api.get(&format!("/v1/my/bills/{bill}"), &bob.login).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(api.get(&format!("/v1/my/bills/{bill}/html"), &bob.login).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(api.get(&format!("/v1/my/orders/{order}"), &bob.login).await.0, StatusCode::NOT_FOUND);
+        let body = json!({"product": small, "period": "30d"}).to_string();
+        assert_eq!(api.post(&format!("/v1/my/orders/{order}/replace"), &bob.login, &body).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(api.post(&format!("/v1/my/orders/{order}/cancel"), &bob.login, "{}").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(api.get("/v1/my/balance", &bob.login).await.1["billed"], "0.00");
+        assert_eq!(api.get(&format!("/v1/my/bills/{bill}"), &alice.login).await.0, StatusCode::OK);
+        // Customers cannot reach the staff side.
+        assert_eq!(api.post("/v1/admin/bills/generate", &alice.login, r#"{"until": 1}"#).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(api.get("/v1/admin/products", &alice.login).await.0, StatusCode::FORBIDDEN);
+    }
+}

@@ -1,0 +1,313 @@
+//! Bills: one per customer, billing address and calendar month (or the part of it after a
+//! bill closed early). Generation is idempotent: it recomputes the open bills from the orders
+//! and never touches a final one.
+
+use berth_model::billing::{
+    bill_records, bill_until, bill_windows, decide_vat, month_start, BillRecordLine, BillTotals,
+    BillWindow, VatRateRow,
+};
+use sqlx::Row;
+
+use crate::billing_addresses::{address_from_row, ADDRESS_COLUMNS};
+use crate::orders::orders_of_address;
+use crate::products::decimal;
+use crate::write::Write;
+use crate::{time, Result, Store, StoreError};
+
+/// A bill with its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bill {
+    /// Database id.
+    pub id: i64,
+    /// The customer billed.
+    pub customer_id: i64,
+    /// The billing address it goes to.
+    pub billing_address_id: i64,
+    /// The seconds it covers; its date is the last one.
+    pub window: BillWindow,
+    /// A final bill never changes again.
+    pub is_final: bool,
+    /// Net, VAT and gross.
+    pub totals: BillTotals,
+    /// Whether VAT is reverse-charged.
+    pub reverse_charge: bool,
+    /// Why this VAT rate.
+    pub vat_note: String,
+    /// Its lines.
+    pub records: Vec<BillRecordLine>,
+}
+
+/// What a generation run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GenerationReport {
+    /// Open bills written (created or recomputed).
+    pub bills: usize,
+    /// Records on them.
+    pub records: usize,
+}
+
+const BILL_COLUMNS: &str = "id, customer_id, billing_address_id, starts_at, ends_at, is_final, \
+     net, vat_rate, vat, gross, reverse_charge, vat_note";
+
+async fn records_of(conn: &mut sqlx::AnyConnection, bill_id: i64) -> Result<Vec<BillRecordLine>> {
+    sqlx::query(
+        "SELECT order_id, is_recurring, starts_at, ends_at, seconds, quantity, price, sum \
+         FROM bill_records WHERE bill_id = $1 ORDER BY order_id, is_recurring",
+    )
+    .bind(bill_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(BillRecordLine {
+            order_id: row.try_get("order_id")?,
+            is_recurring: row.try_get::<i64, _>("is_recurring")? != 0,
+            starts_at: row.try_get("starts_at")?,
+            ends_at: row.try_get("ends_at")?,
+            seconds: row.try_get("seconds")?,
+            quantity: decimal(row, "quantity")?,
+            price: decimal(row, "price")?,
+            sum: decimal(row, "sum")?,
+        })
+    })
+    .collect()
+}
+
+async fn bill_from_row(conn: &mut sqlx::AnyConnection, row: &sqlx::any::AnyRow) -> Result<Bill> {
+    let id: i64 = row.try_get("id")?;
+    Ok(Bill {
+        id,
+        customer_id: row.try_get("customer_id")?,
+        billing_address_id: row.try_get("billing_address_id")?,
+        window: BillWindow {
+            starts_at: row.try_get("starts_at")?,
+            ends_at: row.try_get("ends_at")?,
+        },
+        is_final: row.try_get::<i64, _>("is_final")? != 0,
+        totals: BillTotals {
+            net: decimal(row, "net")?,
+            vat_rate: decimal(row, "vat_rate")?,
+            vat: decimal(row, "vat")?,
+            gross: decimal(row, "gross")?,
+        },
+        reverse_charge: row.try_get::<i64, _>("reverse_charge")? != 0,
+        vat_note: row.try_get("vat_note")?,
+        records: records_of(conn, id).await?,
+    })
+}
+
+impl Store {
+    /// A customer's bills, oldest first, with their records.
+    pub async fn bills(&self, customer_id: i64) -> Result<Vec<Bill>> {
+        let mut conn = self.pool().acquire().await?;
+        let sql = format!(
+            "SELECT {BILL_COLUMNS} FROM bills WHERE customer_id = $1 ORDER BY starts_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(customer_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut bills = Vec::with_capacity(rows.len());
+        for row in &rows {
+            bills.push(bill_from_row(&mut conn, row).await?);
+        }
+        Ok(bills)
+    }
+
+    /// One bill; with `customer_id`, only if it is that customer's.
+    pub async fn bill(&self, customer_id: Option<i64>, id: i64) -> Result<Bill> {
+        let mut conn = self.pool().acquire().await?;
+        let sql = format!(
+            "SELECT {BILL_COLUMNS} FROM bills WHERE id = $1 AND ($2 = 0 OR customer_id = $3)"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(i64::from(customer_id.is_some()))
+            .bind(customer_id.unwrap_or(0))
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound("bill"))?;
+        bill_from_row(&mut conn, &row).await
+    }
+
+    /// Generates or recomputes every open bill up to `until` (inclusive, at most a year from now), with VAT decided
+    /// for a provider in `provider_country`. Running it again with the same `until` changes
+    /// nothing; a later `until` extends the open bill and opens the next months'.
+    pub async fn generate_bills(
+        &self,
+        until: i64,
+        provider_country: &str,
+    ) -> Result<GenerationReport> {
+        let until = bill_until(until, time::now())?;
+        let rates = self.vat_rates().await?;
+        let addresses: Vec<i64> =
+            sqlx::query_scalar("SELECT DISTINCT billing_address_id FROM orders ORDER BY 1")
+                .fetch_all(self.pool())
+                .await?;
+        let mut report = GenerationReport::default();
+        for address_id in addresses {
+            let mut write = self.write().await?;
+            let done =
+                generate_for_address(&mut write, address_id, until, provider_country, &rates)
+                    .await?;
+            write.commit().await?;
+            report.bills += done.bills;
+            report.records += done.records;
+        }
+        Ok(report)
+    }
+
+    /// Closes a bill: it becomes final and the next generation starts after it. Bills close
+    /// in order: an earlier open bill of the same address is a conflict.
+    pub async fn close_bill(&self, id: i64) -> Result<Bill> {
+        let bill = self.bill(None, id).await?;
+        let mut write = self.write().await?;
+        let earlier: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bills WHERE billing_address_id = $1 AND is_final = 0 \
+             AND starts_at < $2",
+        )
+        .bind(bill.billing_address_id)
+        .bind(bill.window.starts_at)
+        .fetch_one(&mut *write.tx)
+        .await?;
+        if earlier > 0 {
+            return Err(StoreError::Conflict(
+                "close the earlier open bills of this address first".to_owned(),
+            ));
+        }
+        sqlx::query("UPDATE bills SET is_final = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *write.tx)
+            .await?;
+        write.commit().await?;
+        self.bill(None, id).await
+    }
+}
+
+async fn generate_for_address(
+    write: &mut Write,
+    address_id: i64,
+    until: i64,
+    provider_country: &str,
+    rates: &[VatRateRow],
+) -> Result<GenerationReport> {
+    let sql = format!("SELECT {ADDRESS_COLUMNS}, customer_id FROM billing_addresses WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(address_id)
+        .fetch_one(&mut *write.tx)
+        .await?;
+    let customer_id: i64 = row.try_get("customer_id")?;
+    let address = address_from_row(&row)?.address;
+    let last_final: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(ends_at) FROM bills WHERE billing_address_id = $1 AND is_final = 1",
+    )
+    .bind(address_id)
+    .fetch_one(&mut *write.tx)
+    .await?;
+    let first_order: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(starts_at) FROM orders WHERE billing_address_id = $1")
+            .bind(address_id)
+            .fetch_one(&mut *write.tx)
+            .await?;
+    let Some(from) = last_final
+        .map(|end| end + 1)
+        .or(first_order.map(month_start))
+    else {
+        return Ok(GenerationReport::default());
+    };
+    let orders: Vec<_> = orders_of_address(&mut write.tx, address_id, from)
+        .await?
+        .into_iter()
+        .map(|order| (order.id, order.terms))
+        .collect();
+    let mut report = GenerationReport::default();
+    let mut kept = Vec::new();
+    for window in bill_windows(from, until) {
+        let records = bill_records(&orders, window);
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM bills WHERE billing_address_id = $1 AND starts_at = $2",
+        )
+        .bind(address_id)
+        .bind(window.starts_at)
+        .fetch_optional(&mut *write.tx)
+        .await?;
+        if records.is_empty() && existing.is_none() {
+            continue;
+        }
+        let vat = decide_vat(provider_country, &address, rates, window.ends_at);
+        let totals = BillTotals::of(&records, &vat);
+        let bill_id = match existing {
+            Some(id) => {
+                sqlx::query("DELETE FROM bill_records WHERE bill_id = $1")
+                    .bind(id)
+                    .execute(&mut *write.tx)
+                    .await?;
+                id
+            }
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO bills (customer_id, billing_address_id, starts_at, ends_at, \
+                     is_final, net, vat_rate, vat, gross, reverse_charge, vat_note, created_at) \
+                     VALUES ($1, $2, $3, $3, 0, '0', '0', '0', '0', 0, '', $4) RETURNING id",
+                )
+                .bind(customer_id)
+                .bind(address_id)
+                .bind(window.starts_at)
+                .bind(time::now())
+                .fetch_one(&mut *write.tx)
+                .await?
+            }
+        };
+        sqlx::query(
+            "UPDATE bills SET ends_at = $1, net = $2, vat_rate = $3, vat = $4, gross = $5, \
+             reverse_charge = $6, vat_note = $7 WHERE id = $8",
+        )
+        .bind(window.ends_at)
+        .bind(totals.net.to_string())
+        .bind(totals.vat_rate.to_string())
+        .bind(totals.vat.to_string())
+        .bind(totals.gross.to_string())
+        .bind(i64::from(vat.reverse_charge))
+        .bind(&vat.note)
+        .bind(bill_id)
+        .execute(&mut *write.tx)
+        .await?;
+        for record in &records {
+            sqlx::query(
+                "INSERT INTO bill_records (bill_id, order_id, is_recurring, starts_at, ends_at, \
+                 seconds, quantity, price, sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(bill_id)
+            .bind(record.order_id)
+            .bind(i64::from(record.is_recurring))
+            .bind(record.starts_at)
+            .bind(record.ends_at)
+            .bind(record.seconds)
+            .bind(record.quantity.to_string())
+            .bind(record.price.to_string())
+            .bind(record.sum.to_string())
+            .execute(&mut *write.tx)
+            .await?;
+        }
+        kept.push(bill_id);
+        report.bills += 1;
+        report.records += records.len();
+    }
+    // Open bills a shorter run no longer covers go away, records first.
+    let stale: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM bills WHERE billing_address_id = $1 AND is_final = 0")
+            .bind(address_id)
+            .fetch_all(&mut *write.tx)
+            .await?;
+    for id in stale.into_iter().filter(|id| !kept.contains(id)) {
+        sqlx::query("DELETE FROM bill_records WHERE bill_id = $1")
+            .bind(id)
+            .execute(&mut *write.tx)
+            .await?;
+        sqlx::query("DELETE FROM bills WHERE id = $1")
+            .bind(id)
+            .execute(&mut *write.tx)
+            .await?;
+    }
+    Ok(report)
+}
