@@ -1,0 +1,137 @@
+//! `berth node` against `berth up`: with the credential `berth up` gave its own machine, the
+//! node follows the desired state, starts the demo container under runc once it is runnable
+//! (a distro and an ssh key set through the customer API) and reports it running. Needs root
+//! and runc, as the node does.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKb2x6z0DsbQFQq0bnJkm2Y7E+DkUc9NMuOQYhW0F1yi demo@laptop";
+
+/// The node process; on drop it is killed and its runc containers deleted.
+struct Node {
+    child: Child,
+    runc_root: std::path::PathBuf,
+    id: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new("runc")
+            .arg("--root")
+            .arg(&self.runc_root)
+            .args(["delete", "--force", &self.id])
+            .status();
+    }
+}
+
+fn admin(data: &Path, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["admin", "--json", "--data"])
+        .arg(data)
+        .args(args)
+        .env_remove("BERTH_DATABASE_URL")
+        .output()
+        .expect("berth admin runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("berth-data");
+    let (_berth, banner) = support::start(&data, &[]);
+    let base = support::api_base(&banner);
+    let credentials: toml::Table = toml::from_str(
+        &std::fs::read_to_string(data.join("credentials.toml")).expect("credentials file"),
+    )
+    .expect("credentials TOML");
+    let user = credentials["customer_username"].as_str().expect("user");
+    let password = credentials["customer_password"].as_str().expect("password");
+    let staff = credentials["staff_username"].as_str().expect("staff");
+    let staff_password = credentials["staff_password"]
+        .as_str()
+        .expect("staff password");
+    let uid = credentials["container_uid"].as_integer().expect("uid");
+
+    let machine = tempfile::Builder::new()
+        .prefix("berth-node-e2e")
+        .tempdir_in("/var/tmp")
+        .expect("node directory");
+    let runc_root = machine.path().join("runc");
+    let node = Node {
+        child: Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["node", "--api", &base, "--credential-file"])
+            .arg(data.join("node-credential"))
+            .arg("--containers")
+            .arg(machine.path().join("containers"))
+            .arg("--bundles")
+            .arg(machine.path().join("bundles"))
+            .arg("--runc-root")
+            .arg(&runc_root)
+            .arg("--subscribe-dir")
+            .arg(data.join("subscribe"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("berth node starts"),
+        runc_root,
+        id: berth_node::container_id(u32::try_from(uid).expect("uid")),
+    };
+
+    let distro = admin(&data, &["distro", "add", "host", "--path", "/"]);
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"distro": distro["id"], "ssh_keys": [KEY]}).to_string();
+    let response = http
+        .post(format!("{base}/api/containers/{uid}"))
+        .basic_auth(user, Some(password))
+        .body(body)
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(response.status(), 200);
+
+    let started = Instant::now();
+    let status = loop {
+        let detail: Value = http
+            .get(format!("{base}/v1/admin/containers/{uid}"))
+            .basic_auth(staff, Some(staff_password))
+            .send()
+            .await
+            .expect("staff view")
+            .json()
+            .await
+            .expect("JSON");
+        if detail["status"]["state"] == "running" || started.elapsed() > Duration::from_secs(30) {
+            break detail["status"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status["state"], "running", "reported: {status}");
+    let state = Command::new("runc")
+        .arg("--root")
+        .arg(&node.runc_root)
+        .args(["state", &node.id])
+        .output()
+        .expect("runc state");
+    let state: Value = serde_json::from_slice(&state.stdout).expect("runc state JSON");
+    assert_eq!(state["status"], "running");
+    assert!(machine
+        .path()
+        .join(format!("containers/{uid}/vassals"))
+        .is_dir());
+    drop(node);
+}
