@@ -1,6 +1,9 @@
 //! Reading fields of a JSON object the way uwsgi.it clients write them: numbers may come as
-//! strings ("30001"), booleans as 0/1, and a wrong type is a 400 that names the field.
+//! strings ("30001"), booleans as 0/1, and a wrong type is a 400 that names the field; and
+//! reading the ids of item paths.
 
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -116,6 +119,22 @@ pub fn query_int(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiErr
             .parse::<i64>()
             .map(Some)
             .map_err(|_| wrong(field, "a whole number")),
+    }
+}
+
+/// The numeric id that ends an item path (`/tags/<id>`); anything that is not a whole
+/// number is a 404, like a missing object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ObjectId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        path_id(&text).map(ObjectId)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::billing::{parse_money, parse_vat_csv, ProductPricing};
@@ -18,7 +18,8 @@ use crate::customer::billing::{
     bill_json, order_json, order_request, preview, product_json, quote_answer,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::{input, ApiState};
+use crate::input::{self, ObjectId};
+use crate::ApiState;
 
 fn pricing(body: &Map<String, Value>) -> ApiResult<ProductPricing> {
     let one_time = input::optional_string(body, "one_time_price")?.unwrap_or_else(|| "0".into());
@@ -68,7 +69,7 @@ pub async fn create_product(
 pub async fn update_product(
     State(state): State<ApiState>,
     _staff: StaffCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let edit = ProductEdit {
@@ -80,10 +81,7 @@ pub async fn update_product(
         },
         active: input::field(&body, "active", input::as_bool)?,
     };
-    let product = state
-        .store
-        .update_product(input::path_id(&id)?, edit)
-        .await?;
+    let product = state.store.update_product(id, edit).await?;
     Ok(Json(product_json(&product)))
 }
 
@@ -138,14 +136,14 @@ pub async fn place_order(
 pub async fn replace_order(
     State(state): State<ApiState>,
     _staff: StaffCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     Query(query): Query<HashMap<String, String>>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (preview, customer_id, request, at) = staff_request(&state, &query, &body, "at").await?;
     let quote = state
         .store
-        .replace_order(customer_id, input::path_id(&id)?, request, at, !preview)
+        .replace_order(customer_id, id, request, at, !preview)
         .await?;
     Ok(quote_answer(&quote))
 }
@@ -154,15 +152,12 @@ pub async fn replace_order(
 pub async fn cancel_order(
     State(state): State<ApiState>,
     _staff: StaffCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let customer_id = customer_of(&state, &body).await?;
     let at = input::as_int("at", input::required(&body, "at")?)?;
-    let order = state
-        .store
-        .cancel_order(customer_id, input::path_id(&id)?, at)
-        .await?;
+    let order = state.store.cancel_order(customer_id, id, at).await?;
     Ok(Json(order_json(&order)))
 }
 
@@ -187,9 +182,9 @@ pub async fn generate_bills(
 pub async fn close_bill(
     State(state): State<ApiState>,
     _staff: StaffCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let bill = state.store.close_bill(input::path_id(&id)?).await?;
+    let bill = state.store.close_bill(id).await?;
     Ok(Json(bill_json(&bill)))
 }
 

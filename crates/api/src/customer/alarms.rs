@@ -15,7 +15,7 @@ use super::containers::{container_uid, regenerated};
 use crate::auth::{AlarmRaiser, CustomerCaller};
 use crate::body::RawBody;
 use crate::error::{ApiError, ApiResult};
-use crate::input;
+use crate::input::{self, ObjectId};
 use crate::ApiState;
 
 fn alarm_json(alarm: &Alarm) -> Value {
@@ -98,12 +98,9 @@ pub async fn list(
 pub async fn show(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let alarm = state
-        .store
-        .alarm(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    let alarm = state.store.alarm(caller.customer_id, id).await?;
     Ok(Json(alarm_json(&alarm)))
 }
 
@@ -111,12 +108,9 @@ pub async fn show(
 pub async fn delete(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    state
-        .store
-        .delete_alarm(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    state.store.delete_alarm(caller.customer_id, id).await?;
     Ok(Json(json!({"message": "Ok"})))
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
@@ -19,7 +19,8 @@ use serde_json::{json, Map, Value};
 use crate::auth::CustomerCaller;
 use crate::body::JsonObject;
 use crate::error::{ApiError, ApiResult};
-use crate::{input, ApiState};
+use crate::input::{self, ObjectId};
+use crate::ApiState;
 
 /// The customer billing routes, under `/v1`; collections answer with and without a trailing
 /// slash, never redirecting.
@@ -177,12 +178,9 @@ async fn orders(State(state): State<ApiState>, caller: CustomerCaller) -> ApiRes
 async fn order(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let order = state
-        .store
-        .order(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    let order = state.store.order(caller.customer_id, id).await?;
     Ok(Json(order_json(&order)))
 }
 
@@ -208,11 +206,10 @@ async fn place(
 async fn replace(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     Query(query): Query<HashMap<String, String>>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let id = input::path_id(&id)?;
     let preview = preview(&query)?;
     let request = order_request(&body)?;
     let quote = state
@@ -226,11 +223,11 @@ async fn replace(
 async fn cancel(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
     let order = state
         .store
-        .cancel_order(caller.customer_id, input::path_id(&id)?, now())
+        .cancel_order(caller.customer_id, id, now())
         .await?;
     Ok(Json(order_json(&order)))
 }
@@ -293,12 +290,9 @@ async fn bills(State(state): State<ApiState>, caller: CustomerCaller) -> ApiResu
 async fn bill(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let bill = state
-        .store
-        .bill(Some(caller.customer_id), input::path_id(&id)?)
-        .await?;
+    let bill = state.store.bill(Some(caller.customer_id), id).await?;
     Ok(Json(bill_json(&bill)))
 }
 
@@ -385,12 +379,9 @@ pub fn bill_html(bill: &Bill, address: Option<&BillingAddress>) -> String {
 async fn bill_page(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Html<String>> {
-    let bill = state
-        .store
-        .bill(Some(caller.customer_id), input::path_id(&id)?)
-        .await?;
+    let bill = state.store.bill(Some(caller.customer_id), id).await?;
     let addresses = state.store.billing_addresses(caller.customer_id).await?;
     let address = addresses
         .iter()

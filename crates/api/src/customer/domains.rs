@@ -2,7 +2,7 @@
 //! `uwsgi:<customer uuid>` on the name or a parent), and names are unique across the
 //! platform. Another customer's domain answers 404, like a missing one (as upstream).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::domain::DomainName;
@@ -14,7 +14,8 @@ use crate::auth::CustomerCaller;
 use crate::body::JsonObject;
 use crate::customer::containers::TagFilter;
 use crate::error::{ApiError, ApiResult};
-use crate::{dns_proof, input, ApiState};
+use crate::input::{self, ObjectId};
+use crate::{dns_proof, ApiState};
 
 /// The list shape of a domain: `{id, name, uuid, tags}`.
 pub fn summary_json(domain: &Domain) -> Value {
@@ -89,12 +90,9 @@ pub async fn delete_named(
 pub async fn show(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let domain = state
-        .store
-        .domain(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    let domain = state.store.domain(caller.customer_id, id).await?;
     Ok(Json(detail_json(&domain)))
 }
 
@@ -103,10 +101,9 @@ pub async fn show(
 pub async fn update(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id = input::path_id(&id)?;
     let note = input::field(&body, "note", input::as_optional_str)?;
     let tags = input::field(&body, "tags", input::as_string_list)?;
     let domain = if note.is_none() && tags.is_none() {
@@ -124,11 +121,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    state
-        .store
-        .delete_domain(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    state.store.delete_domain(caller.customer_id, id).await?;
     Ok(Json(json!({"message": "Ok"})))
 }

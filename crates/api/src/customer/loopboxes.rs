@@ -1,7 +1,7 @@
 //! `/api/loopboxes`: ext4 images in a container's home that its node mounts inside it.
 //! Another customer's loopbox or container answers 403, like a missing one (as upstream).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::tag;
@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::CustomerCaller;
 use crate::body::JsonObject;
 use crate::error::{ApiError, ApiResult};
-use crate::input;
+use crate::input::{self, ObjectId};
 use crate::ApiState;
 
 fn loopbox_json(loopbox: &Loopbox) -> Value {
@@ -85,12 +85,9 @@ pub async fn create(
 pub async fn show(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let loopbox = state
-        .store
-        .loopbox(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    let loopbox = state.store.loopbox(caller.customer_id, id).await?;
     Ok(Json(loopbox_json(&loopbox)))
 }
 
@@ -99,10 +96,9 @@ pub async fn show(
 pub async fn update(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id = input::path_id(&id)?;
     let Some(tags) = body.get("tags") else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -121,11 +117,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    state
-        .store
-        .delete_loopbox(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    state.store.delete_loopbox(caller.customer_id, id).await?;
     Ok(Json(json!({"message": "Ok"})))
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::auth::CustomerCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::input;
+use crate::input::{self, ObjectId};
 use crate::ApiState;
 
 /// How long a client may keep a day's series: today's grows every five minutes, a past
@@ -118,12 +118,12 @@ pub async fn domains_of_container(
 pub async fn containers_of_domain(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     Query(query): Query<DayQuery>,
 ) -> ApiResult<Json<Value>> {
     let containers = state
         .store
-        .containers_serving(caller.customer_id, input::path_id(&id)?, query.day()?)
+        .containers_serving(caller.customer_id, id, query.day()?)
         .await?;
     Ok(Json(
         containers

@@ -1,6 +1,6 @@
 //! `/api/tags`: the customer's tags. Another customer's tag answers 404, like a missing one.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use berth_store::tags::Tag;
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::auth::CustomerCaller;
 use crate::body::JsonObject;
 use crate::error::ApiResult;
-use crate::input;
+use crate::input::{self, ObjectId};
 use crate::ApiState;
 
 fn tag_json(tag: &Tag) -> Value {
@@ -45,12 +45,9 @@ pub async fn create(
 pub async fn show(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    let tag = state
-        .store
-        .tag(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    let tag = state.store.tag(caller.customer_id, id).await?;
     Ok(Json(tag_json(&tag)))
 }
 
@@ -58,10 +55,9 @@ pub async fn show(
 pub async fn update(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id = input::path_id(&id)?;
     let name = input::field(&body, "name", input::as_str)?;
     let note = input::field(&body, "note", input::as_optional_str)?;
     let tag = state
@@ -75,11 +71,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ApiState>,
     caller: CustomerCaller,
-    Path(id): Path<String>,
+    ObjectId(id): ObjectId,
 ) -> ApiResult<Json<Value>> {
-    state
-        .store
-        .delete_tag(caller.customer_id, input::path_id(&id)?)
-        .await?;
+    state.store.delete_tag(caller.customer_id, id).await?;
     Ok(Json(json!({"message": "Ok"})))
 }
