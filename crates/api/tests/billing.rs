@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{Login, TestApi, TestCustomer};
+use support::{now, Login, TestApi, TestCustomer};
 
 /// 2020-01-01 00:00:00 UTC.
 const JAN_1_2020: i64 = 1_577_836_800;
@@ -103,13 +103,6 @@ async fn alice_and_co(api: &TestApi) -> TestCustomer {
         StatusCode::CREATED
     );
     alice
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 const VAT_CSV: &str =

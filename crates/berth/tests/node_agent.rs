@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,32 +32,13 @@ impl Drop for Node {
     }
 }
 
-fn admin(data: &Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["admin", "--json", "--data"])
-        .arg(data)
-        .args(args)
-        .env_remove("BERTH_DATABASE_URL")
-        .output()
-        .expect("berth admin runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let data = dir.path().join("berth-data");
     let (_berth, banner) = support::start(&data, &[]);
     let base = support::api_base(&banner);
-    let credentials: toml::Table = toml::from_str(
-        &std::fs::read_to_string(data.join("credentials.toml")).expect("credentials file"),
-    )
-    .expect("credentials TOML");
+    let credentials = support::credentials(&data);
     let user = credentials["customer_username"].as_str().expect("user");
     let password = credentials["customer_password"].as_str().expect("password");
     let staff = credentials["staff_username"].as_str().expect("staff");
@@ -92,7 +72,7 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
         id: berth_node::container_id(u32::try_from(uid).expect("uid")),
     };
 
-    let distro = admin(&data, &["distro", "add", "host", "--path", "/"]);
+    let distro = support::admin(&data, &["distro", "add", "host", "--path", "/"]);
     let http = reqwest::Client::new();
     let body = serde_json::json!({"distro": distro["id"], "ssh_keys": [KEY]}).to_string();
     let response = http

@@ -107,23 +107,6 @@ fn dns_server(port: u16, name: &str, text: &str) -> Killed {
     Killed(child)
 }
 
-/// Runs `berth admin … --json` on the data directory and returns its JSON answer.
-fn admin(data: &Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["admin", "--json", "--data"])
-        .arg(data)
-        .args(args)
-        .env_remove("BERTH_DATABASE_URL")
-        .output()
-        .expect("berth admin runs");
-    assert!(
-        output.status.success(),
-        "berth admin {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("berth admin --json prints JSON")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_of_uwsgiit_py_works_against_berth_up() {
     let python = client_virtualenv();
@@ -133,10 +116,7 @@ async fn every_method_of_uwsgiit_py_works_against_berth_up() {
     let dns_address = format!("127.0.0.1:{dns_port}");
     let (_berth, banner) = support::start(&data, &["--dns-server", &dns_address]);
     let base = support::api_base(&banner);
-    let credentials: toml::Table = toml::from_str(
-        &std::fs::read_to_string(data.join("credentials.toml")).expect("credentials file"),
-    )
-    .expect("credentials TOML");
+    let credentials = support::credentials(&data);
     let user = credentials["customer_username"]
         .as_str()
         .expect("user")
@@ -161,16 +141,16 @@ async fn every_method_of_uwsgiit_py_works_against_berth_up() {
     let uuid = me["uuid"].as_str().expect("uuid");
     let _dns = dns_server(dns_port, "example.org", &format!("uwsgi:{uuid}"));
 
-    let distro = admin(
+    let distro = support::admin(
         &data,
         &["distro", "add", "bookworm", "--path", "/distros/bookworm"],
     );
-    let metrics_domain = admin(
+    let metrics_domain = support::admin(
         &data,
         &["domain", "add", "metrics.example.net", "--customer", &user],
     );
-    admin(&data, &["news", "add", PUBLIC_NEWS, "--public"]);
-    admin(&data, &["news", "add", PRIVATE_NEWS]);
+    support::admin(&data, &["news", "add", PUBLIC_NEWS, "--public"]);
+    support::admin(&data, &["news", "add", PRIVATE_NEWS]);
 
     let store = berth_store::Store::open(&berth_store::sqlite_url(&data))
         .await

@@ -29,7 +29,7 @@ pub mod port_mappings;
 pub mod products;
 pub mod servers;
 pub mod tags;
-mod time;
+pub mod time;
 pub mod vat_rates;
 pub mod write;
 

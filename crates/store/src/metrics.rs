@@ -8,6 +8,7 @@ use berth_model::container;
 use berth_model::metrics::{ContainerMetric, DomainMetric, MetricDay};
 use sqlx::Row;
 
+use crate::containers::{container_ref, Actor};
 use crate::{Result, Store, StoreError};
 
 /// One point of a series: unix time and value, as the API prints it (`[unix, value]`).
@@ -258,14 +259,10 @@ impl Store {
 
     /// The database id of a customer's container; anyone else's (or none) is forbidden.
     async fn customer_container_id(&self, customer_id: i64, uid: i64) -> Result<i64> {
-        let refused = || StoreError::Forbidden(format!("container {uid} is not one of yours"));
-        let id = container::id_of(uid).ok_or_else(refused)?;
-        sqlx::query_scalar("SELECT id FROM containers WHERE id = $1 AND customer_id = $2")
-            .bind(id)
-            .bind(customer_id)
-            .fetch_optional(self.pool())
+        let mut conn = self.pool().acquire().await?;
+        Ok(container_ref(&mut conn, Actor::Customer(customer_id), uid)
             .await?
-            .ok_or_else(refused)
+            .id)
     }
 
     /// Checks that `domain_id` is one of the customer's domains (not found otherwise).

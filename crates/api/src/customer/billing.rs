@@ -152,13 +152,6 @@ pub fn quote_answer(quote: &OrderQuote) -> (StatusCode, Json<Value>) {
     (status, Json(quote_json(quote)))
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// `GET /v1/products`: the products customers can order.
 async fn products(
     State(state): State<ApiState>,
@@ -196,7 +189,12 @@ async fn place(
     let request = order_request(&body)?;
     let quote = state
         .store
-        .place_order(caller.customer_id, request, now(), !preview)
+        .place_order(
+            caller.customer_id,
+            request,
+            berth_store::time::now(),
+            !preview,
+        )
         .await?;
     Ok(quote_answer(&quote))
 }
@@ -214,7 +212,13 @@ async fn replace(
     let request = order_request(&body)?;
     let quote = state
         .store
-        .replace_order(caller.customer_id, id, request, now(), !preview)
+        .replace_order(
+            caller.customer_id,
+            id,
+            request,
+            berth_store::time::now(),
+            !preview,
+        )
         .await?;
     Ok(quote_answer(&quote))
 }
@@ -227,7 +231,7 @@ async fn cancel(
 ) -> ApiResult<Json<Value>> {
     let order = state
         .store
-        .cancel_order(caller.customer_id, id, now())
+        .cancel_order(caller.customer_id, id, berth_store::time::now())
         .await?;
     Ok(Json(order_json(&order)))
 }

@@ -2,8 +2,6 @@
 //! domain ↔ container pairs they reveal (`containers/<uid>/domains`,
 //! `domains/<id>/containers`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -31,11 +29,7 @@ pub struct DayQuery {
 }
 
 fn today() -> MetricDay {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or(0);
-    MetricDay::containing(now)
+    MetricDay::containing(berth_store::time::now())
 }
 
 impl DayQuery {

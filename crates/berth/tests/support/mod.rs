@@ -64,3 +64,28 @@ pub fn api_base(banner: &[String]) -> String {
         .expect("a curl command for /api/me in the banner");
     url.trim_end_matches("/api/me").to_owned()
 }
+
+/// Runs `berth admin … --json` on the data directory and returns its JSON answer.
+pub fn admin(data: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["admin", "--json", "--data"])
+        .arg(data)
+        .args(args)
+        .env_remove("BERTH_DATABASE_URL")
+        .output()
+        .expect("berth admin runs");
+    assert!(
+        output.status.success(),
+        "berth admin {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("berth admin --json prints JSON")
+}
+
+/// The accounts `berth up` saved in the data directory on first start.
+pub fn credentials(data: &std::path::Path) -> toml::Table {
+    toml::from_str(
+        &std::fs::read_to_string(data.join("credentials.toml")).expect("credentials file"),
+    )
+    .expect("credentials TOML")
+}
