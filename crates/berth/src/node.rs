@@ -1,8 +1,9 @@
 //! `berth node`: the server agent. It joins the control plane once (a join token from
 //! `berth admin server add` becomes a credential kept in a file), then follows the server's
-//! desired state and realises it as runc containers, reporting what it sees.
+//! desired state and realises it as runc containers, reporting what it sees. `berth up` runs
+//! the same agent for its own machine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,6 +12,47 @@ use clap::Args;
 
 /// How long to wait before asking again after the control plane failed.
 const RETRY: Duration = Duration::from_secs(2);
+
+/// Where the container runtime keeps its things; flags shared by `berth node` and `berth up`,
+/// whose defaults differ for the containers and bundles (`berth up` keeps them in its data
+/// directory).
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// Parent of the containers' homes; a home is at the same path inside its container
+    /// [berth node: /containers; berth up: <data>/containers].
+    #[arg(long = "containers")]
+    containers_root: Option<PathBuf>,
+    /// Where runc bundles are kept [berth node: /var/lib/berth/node/bundles; berth up:
+    /// <data>/node/bundles].
+    #[arg(long = "bundles")]
+    bundles_dir: Option<PathBuf>,
+    /// runc's state directory.
+    #[arg(long = "runc-root", default_value = "/run/berth/runc")]
+    runc_root: PathBuf,
+    /// The cgroup under which every container gets its own (`<parent>/<uid>`).
+    #[arg(long = "cgroup-parent", default_value = "berth")]
+    cgroup_parent: String,
+}
+
+impl RuntimeArgs {
+    /// The runtime's configuration: the given flags, else `containers` and `bundles`.
+    pub fn config(&self, containers: &Path, bundles: &Path, subscribe_dir: &Path) -> NodeConfig {
+        NodeConfig {
+            containers_root: self
+                .containers_root
+                .clone()
+                .unwrap_or_else(|| containers.to_owned()),
+            bundles_dir: self
+                .bundles_dir
+                .clone()
+                .unwrap_or_else(|| bundles.to_owned()),
+            runc_root: self.runc_root.clone(),
+            subscribe_dir: subscribe_dir.to_owned(),
+            cgroup_parent: self.cgroup_parent.clone(),
+            ..NodeConfig::standard()
+        }
+    }
+}
 
 /// Flags of `berth node`.
 #[derive(Debug, Args)]
@@ -28,18 +70,11 @@ pub struct NodeArgs {
         default_value = "/var/lib/berth/node/credential"
     )]
     credential_file: PathBuf,
-    /// Parent of the containers' homes.
-    #[arg(long = "containers", default_value = "/containers")]
-    containers_root: PathBuf,
     /// The directory of the routers' subscription sockets, bound at /run/subscribe inside.
     #[arg(long = "subscribe-dir", default_value = "/subscribe")]
     subscribe_dir: PathBuf,
-    /// Where runc bundles are kept.
-    #[arg(long = "bundles", default_value = "/var/lib/berth/node/bundles")]
-    bundles_dir: PathBuf,
-    /// runc's state directory.
-    #[arg(long = "runc-root", default_value = "/run/berth/runc")]
-    runc_root: PathBuf,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 impl NodeArgs {
@@ -65,13 +100,11 @@ impl NodeArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let credential = self.credential()?;
         let control = HttpControlPlane::new(&self.api, &credential)?;
-        let runtime = Runtime::new(NodeConfig {
-            containers_root: self.containers_root.clone(),
-            bundles_dir: self.bundles_dir.clone(),
-            runc_root: self.runc_root.clone(),
-            subscribe_dir: self.subscribe_dir.clone(),
-            ..NodeConfig::standard()
-        })?;
+        let runtime = Runtime::new(self.runtime.config(
+            Path::new("/containers"),
+            Path::new("/var/lib/berth/node/bundles"),
+            &self.subscribe_dir,
+        ))?;
         println!("berth node: following {} as this server", self.api);
         follow(&control, &runtime)
     }

@@ -16,6 +16,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{shutdown_signal, ApiOptionArgs};
+use crate::node::RuntimeArgs;
 use crate::store_args::StoreArgs;
 
 /// Flags of `berth up`.
@@ -37,6 +38,14 @@ pub struct UpArgs {
         default_value = "127.0.0.1:8000"
     )]
     router_http: SocketAddr,
+    /// Address the router serves HTTPS on; its default certificate (self-signed for
+    /// `localhost`, made at first start) is `<data>/router/default.crt` and `.key`.
+    #[arg(
+        long = "router-https",
+        env = "BERTH_ROUTER_HTTPS",
+        default_value = "127.0.0.1:8443"
+    )]
+    router_https: SocketAddr,
     /// Address the router's Prometheus and JSON stats listen on.
     #[arg(
         long = "router-stats",
@@ -46,6 +55,11 @@ pub struct UpArgs {
     router_stats: SocketAddr,
     #[command(flatten)]
     options: ApiOptionArgs,
+    /// Run no containers on this machine, even as root.
+    #[arg(long = "no-node")]
+    no_node: bool,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 /// The accounts `berth up` creates on first start.
@@ -240,8 +254,14 @@ async fn start_router(
     }
     let socket = data.join("subscribe").join("http");
     let _ = std::fs::remove_file(&socket);
+    let (cert, key) = default_certificate(data)?;
     let router = berth_router::Router::bind(berth_router::RouterConfig {
         http: Some(args.router_http),
+        https: Some(berth_router::HttpsConfig {
+            addr: args.router_https,
+            cert,
+            key,
+        }),
         subscription_unix: Some(socket),
         sign_check_dir: Some(data.join("domains")),
         control_plane,
@@ -251,6 +271,82 @@ async fn start_router(
     .await
     .with_context(|| format!("cannot start the router on {}", args.router_http))?;
     Ok(router)
+}
+
+/// The router's default certificate and key under `<data>/router/`: a self-signed
+/// certificate for `localhost` made on first start, or whatever the operator put there.
+fn default_certificate(data: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let dir = data.join("router");
+    let (cert, key) = (dir.join("default.crt"), dir.join("default.key"));
+    if !cert.exists() || !key.exists() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .context("cannot make the router's default certificate")?;
+        let _ = std::fs::remove_file(&key);
+        write_private(&key, &made.key_pair.serialize_pem())?;
+        std::fs::write(&cert, made.cert.pem())
+            .with_context(|| format!("cannot write {}", cert.display()))?;
+    }
+    Ok((cert, key))
+}
+
+/// Starts the node for this machine when it can run containers (root, runc present, not
+/// `--no-node`, the machine's server still registered), on its own thread; says why not
+/// otherwise. The answer is the banner's "Containers" line.
+fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> String {
+    let data = &args.store.data;
+    if args.no_node {
+        return "off (--no-node)".to_owned();
+    }
+    if !nix::unistd::geteuid().is_root() {
+        return "off: berth up is not running as root, and containers need root (runc, \
+                namespaces, cgroups); run it with sudo to start them"
+            .to_owned();
+    }
+    let Some(credential) = credential else {
+        return "off: this machine's server is no longer registered".to_owned();
+    };
+    let config = args.runtime.config(
+        &data.join("containers"),
+        &data.join("node").join("bundles"),
+        &data.join("subscribe"),
+    );
+    if std::process::Command::new(&config.runc_binary)
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return format!(
+            "off: {} is not installed (apt-get install runc)",
+            config.runc_binary.display()
+        );
+    }
+    let homes = config.containers_root.display().to_string();
+    let runtime = match berth_node::Runtime::new(config) {
+        Ok(runtime) => runtime,
+        Err(error) => return format!("off: {error}"),
+    };
+    let url = format!("http://{}", loopback_if_unspecified(api));
+    let spawned = std::thread::Builder::new()
+        .name("node".to_owned())
+        .spawn(move || {
+            // A blocking HTTP client must be made off the async runtime.
+            let control = match berth_node::HttpControlPlane::new(&url, &credential) {
+                Ok(control) => control,
+                Err(error) => {
+                    tracing::error!(%error, "the node cannot reach the API; containers are off");
+                    return;
+                }
+            };
+            if let Err(error) = crate::node::follow(&control, &runtime) {
+                tracing::error!(error = %format!("{error:#}"), "the node stopped");
+            }
+        });
+    match spawned {
+        Ok(_) => format!("on, homes in {homes}"),
+        Err(error) => format!("off: cannot start the node thread: {error}"),
+    }
 }
 
 /// Where this machine reaches a listener bound to `address` (0.0.0.0 is reached on loopback).
@@ -270,15 +366,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.api))?;
     let address = listener.local_addr()?;
-    let control_plane = local_credential(&store, &args.store.data)
-        .await?
-        .map(|token| ControlPlane {
-            url: format!("http://{}", loopback_if_unspecified(address)),
-            token,
-        });
+    let credential = local_credential(&store, &args.store.data).await?;
+    let control_plane = credential.clone().map(|token| ControlPlane {
+        url: format!("http://{}", loopback_if_unspecified(address)),
+        token,
+    });
     let router = start_router(&args, control_plane).await?;
     let bound = router.addrs().clone();
     let router_task = tokio::spawn(router.serve(shutdown_signal()));
+    let containers = start_node(&args, address, credential);
     // A closed stdout (`berth up | head`) must not stop the platform: ignore write errors.
     {
         use std::io::Write;
@@ -289,10 +385,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             banner(first.as_ref(), address, &args.store.data)
         );
         let show = |addr: Option<String>| addr.unwrap_or_else(|| "off".to_owned());
+        let _ = writeln!(stdout, "Containers: {containers}");
         let _ = writeln!(
             stdout,
-            "Router: HTTP on {}, subscriptions on {}, stats on {}",
+            "Router: HTTP on {}, HTTPS on {}, subscriptions on {}, stats on {}",
             show(bound.http.map(|a| a.to_string())),
+            show(bound.https.map(|a| a.to_string())),
             show(bound.subscription_unix.map(|p| p.display().to_string())),
             show(bound.stats.map(|a| a.to_string())),
         );

@@ -7,9 +7,8 @@
 
 mod support;
 
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use berth_model::metrics::{ContainerMetric, DomainMetric};
 use berth_store::metrics::{ContainerSample, DomainSample};
@@ -22,16 +21,6 @@ const PUBLIC_NEWS: &str = "Maintenance on Sunday";
 const PRIVATE_NEWS: &str = "Customers only: new datacenter";
 const SSH_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGUb4eYhVJ9hzdwCG4SuKzWBBaFoOnTXJvKm/ndtzvPA py@client";
-
-/// A child process killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The Debian interpreter (the one python3-venv serves), else whatever `python3` is.
 fn system_python() -> &'static str {
@@ -76,43 +65,12 @@ fn client_virtualenv() -> PathBuf {
     python
 }
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|socket| socket.local_addr())
-        .expect("a free UDP port")
-        .port()
-}
-
-/// dnsmasq on loopback, forwarding nowhere, serving one TXT record; other names under the
-/// test zones answer NXDOMAIN, as a real zone's would.
-fn dns_server(port: u16, name: &str, text: &str) -> Killed {
-    let child = Command::new("dnsmasq")
-        .args([
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=127.0.0.1",
-            "--user=root",
-            "--local=/example.org/",
-            "--local=/example/",
-        ])
-        .arg(format!("--port={port}"))
-        .arg(format!("--txt-record={name},{text}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("dnsmasq starts (Debian package dnsmasq-base)");
-    Killed(child)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_of_uwsgiit_py_works_against_berth_up() {
     let python = client_virtualenv();
     let dir = tempfile::tempdir().expect("temporary directory");
     let data = dir.path().join("berth-data");
-    let dns_port = free_udp_port();
+    let dns_port = support::free_udp_port();
     let dns_address = format!("127.0.0.1:{dns_port}");
     let (_berth, banner) = support::start(&data, &["--dns-server", &dns_address]);
     let base = support::api_base(&banner);
@@ -139,7 +97,7 @@ async fn every_method_of_uwsgiit_py_works_against_berth_up() {
         .await
         .expect("me JSON");
     let uuid = me["uuid"].as_str().expect("uuid");
-    let _dns = dns_server(dns_port, "example.org", &format!("uwsgi:{uuid}"));
+    let _dns = support::dns_server(dns_port, &[("example.org", &format!("uwsgi:{uuid}"))]);
 
     let distro = support::admin(
         &data,

@@ -13,7 +13,7 @@ use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::oci::{self, Mount};
 use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
-use crate::shortcuts::{SHORTCUTS_INI, SHORTCUTS_PATH};
+use crate::shortcuts::{PLUGINS_DIR, PLUGIN_ALIASES, SHORTCUTS_INI, SHORTCUTS_PATH};
 
 /// The lowest uid a container may have (uwsgi.it's 30000): never a system account.
 const MIN_UID: i64 = 30000;
@@ -346,6 +346,7 @@ impl Runtime {
         }
         let shortcuts = platform.join("shortcuts.ini");
         fs::write(&shortcuts, SHORTCUTS_INI).map_err(NodeError::io(&shortcuts))?;
+        write_plugin_aliases(&platform.join(PLUGINS_DIR))?;
         let distro = Path::new(&spec.distro.path);
         let mut mounts = base_mounts();
         for name in DISTRO_DIRS {
@@ -597,4 +598,20 @@ fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
         memory_bytes,
         spec,
     })
+}
+
+/// (Re)creates the platform's plugin aliases in `dir` (see [`PLUGIN_ALIASES`]).
+fn write_plugin_aliases(dir: &Path) -> Result<(), NodeError> {
+    fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
+    for (alias, plugin) in PLUGIN_ALIASES {
+        let link = dir.join(format!("{alias}_plugin.so"));
+        let target = format!("/usr/lib/uwsgi/plugins/{plugin}_plugin.so");
+        if fs::read_link(&link).ok().as_deref() != Some(Path::new(&target)) {
+            if fs::symlink_metadata(&link).is_ok() {
+                remove_any(&link)?;
+            }
+            std::os::unix::fs::symlink(&target, &link).map_err(NodeError::io(&link))?;
+        }
+    }
+    Ok(())
 }

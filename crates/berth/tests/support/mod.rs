@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 
 /// A running `berth up`, killed when dropped. Its stdout is closed after the banner, as
@@ -17,9 +18,41 @@ impl Drop for Running {
     }
 }
 
-/// Starts `berth up` on free ports, with `extra` arguments, and returns it with the lines of
-/// its banner.
+/// Starts `berth up` on free ports without containers (`--no-node`), with `extra`
+/// arguments, and returns it with the lines of its banner.
 pub fn start(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
+    let mut args = vec!["--no-node"];
+    args.extend_from_slice(extra);
+    spawn(data, &args)
+}
+
+/// Starts `berth up` on free ports with its node (as root), the homes, bundles, runc state
+/// and cgroup parent kept apart from any other test's under `machine` (not under /tmp,
+/// which containers mount over).
+pub fn start_with_node(
+    data: &std::path::Path,
+    machine: &std::path::Path,
+    cgroup_parent: &str,
+    extra: &[&str],
+) -> (Running, Vec<String>) {
+    let containers = machine.join("containers");
+    let bundles = machine.join("bundles");
+    let runc_root = machine.join("runc");
+    let mut args = vec![
+        "--containers",
+        containers.to_str().expect("UTF-8 path"),
+        "--bundles",
+        bundles.to_str().expect("UTF-8 path"),
+        "--runc-root",
+        runc_root.to_str().expect("UTF-8 path"),
+        "--cgroup-parent",
+        cgroup_parent,
+    ];
+    args.extend_from_slice(extra);
+    spawn(data, &args)
+}
+
+fn spawn(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["up", "--data"])
         .arg(data)
@@ -27,6 +60,8 @@ pub fn start(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
             "--api",
             "127.0.0.1:0",
             "--router-http",
+            "127.0.0.1:0",
+            "--router-https",
             "127.0.0.1:0",
             "--router-stats",
             "127.0.0.1:0",
@@ -88,4 +123,52 @@ pub fn credentials(data: &std::path::Path) -> toml::Table {
         &std::fs::read_to_string(data.join("credentials.toml")).expect("credentials file"),
     )
     .expect("credentials TOML")
+}
+
+/// A child process killed when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A UDP port free on loopback right now.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .expect("a free UDP port")
+        .port()
+}
+
+/// dnsmasq on loopback, forwarding nowhere, serving the `(name, text)` TXT records; other
+/// names under the test zones (`example.org`, `example`, `org`) answer NXDOMAIN, as a real
+/// zone's would.
+pub fn dns_server(port: u16, records: &[(&str, &str)]) -> Killed {
+    let mut command = Command::new("dnsmasq");
+    command
+        .args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+            "--user=root",
+            "--local=/example.org/",
+            "--local=/example/",
+            "--local=/org/",
+        ])
+        .arg(format!("--port={port}"));
+    for (name, text) in records {
+        command.arg(format!("--txt-record={name},{text}"));
+    }
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("dnsmasq starts (Debian package dnsmasq-base)");
+    Killed(child)
 }
