@@ -307,6 +307,11 @@ fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> Str
     let Some(credential) = credential else {
         return "off: this machine's server is no longer registered".to_owned();
     };
+    // The homes appear at the same path inside the containers: it must be absolute.
+    let data = match std::fs::canonicalize(data) {
+        Ok(data) => data,
+        Err(error) => return format!("off: {}: {error}", data.display()),
+    };
     let config = args.runtime.config(
         &data.join("containers"),
         &data.join("node").join("bundles"),

@@ -113,6 +113,28 @@ impl Drop for Machine {
     }
 }
 
+/// A Debian distro with uWSGI and its plugins, built by `berth node distro build`
+/// (debootstrap) once per target directory.
+fn built_distro() -> PathBuf {
+    let into = Path::new(env!("CARGO_TARGET_TMPDIR")).join("distros");
+    let distro = into.join("bookworm-quickstart");
+    if !distro.join("usr/bin/uwsgi").exists() {
+        let _ = std::fs::remove_dir_all(&distro);
+        let output = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["node", "distro", "build", "bookworm-quickstart", "--into"])
+            .arg(&into)
+            .output()
+            .expect("berth node distro build runs");
+        assert!(
+            output.status.success(),
+            "building the distro: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    distro
+}
+
 fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -282,7 +304,17 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
         .expect("ssh-keygen runs");
     assert!(made.success());
     let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
-    let distro = support::admin(&data, &["distro", "add", "host", "--path", "/"]);
+    let distro_path = built_distro();
+    let distro = support::admin(
+        &data,
+        &[
+            "distro",
+            "add",
+            "Debian 12 (bookworm)",
+            "--path",
+            distro_path.to_str().expect("UTF-8 path"),
+        ],
+    );
     let (status, body) = call(
         reqwest::Method::POST,
         &format!("containers/{uid}"),

@@ -12,6 +12,7 @@
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
 mod control;
+pub mod distro;
 mod error;
 mod home;
 mod http_control;
