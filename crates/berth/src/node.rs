@@ -2,10 +2,12 @@
 //! `berth admin server add` becomes a credential kept in a file), then follows the server's
 //! desired state and realises it as runc containers, reporting what it sees.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use berth_node::ssh::SshConfig;
 use berth_node::{ControlPlane, HttpControlPlane, NodeConfig, Runtime};
 use clap::Args;
 
@@ -40,6 +42,13 @@ pub struct NodeArgs {
     /// runc's state directory.
     #[arg(long = "runc-root", default_value = "/run/berth/runc")]
     runc_root: PathBuf,
+    /// Serve `ssh <uid>@<server>` into the containers on this address (`0.0.0.0:22`);
+    /// without it, no ssh.
+    #[arg(long = "ssh", env = "BERTH_NODE_SSH")]
+    ssh: Option<SocketAddr>,
+    /// The ssh server's ed25519 host key, generated (mode 0600) at first start.
+    #[arg(long = "ssh-host-key", default_value = berth_node::ssh::DEFAULT_HOST_KEY)]
+    ssh_host_key: PathBuf,
 }
 
 impl NodeArgs {
@@ -65,13 +74,24 @@ impl NodeArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let credential = self.credential()?;
         let control = HttpControlPlane::new(&self.api, &credential)?;
-        let runtime = Runtime::new(NodeConfig {
+        let config = NodeConfig {
             containers_root: self.containers_root.clone(),
             bundles_dir: self.bundles_dir.clone(),
             runc_root: self.runc_root.clone(),
             subscribe_dir: self.subscribe_dir.clone(),
             ..NodeConfig::standard()
-        })?;
+        };
+        let runtime = Runtime::new(config.clone())?;
+        // Kept until the node stops; the runtime keeps its key book current.
+        let _ssh = match self.ssh {
+            Some(listen) => {
+                let ssh_config = SshConfig::new(listen, self.ssh_host_key.clone(), &config);
+                let server = berth_node::ssh::spawn(ssh_config, runtime.key_book())?;
+                println!("berth node: ssh on {}", server.local_addr());
+                Some(server)
+            }
+            None => None,
+        };
         println!("berth node: following {} as this server", self.api);
         follow(&control, &runtime)
     }
