@@ -7,12 +7,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{
-    ContainerSpec, ContainerState, DesiredState, DistroSpec, NodeReport, ServerSpec,
-};
+use berth_model::node::{ContainerState, DesiredState, NodeReport};
 use berth_node::{container_id, step, Change, ControlPlane, NodeConfig, NodeError, Runtime};
 use berth_wire::signing::VerifyingKey;
 use berth_wire::subscription::{Subscription, SubscriptionKind};
@@ -141,11 +138,13 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
         status.contains(&format!("\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")),
         "{status}"
     );
-    let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).expect("cmdline");
-    assert!(
-        cmdline.contains(&format!("{}/vassals", home.display())),
-        "{cmdline}"
-    );
+    // runc returns once it told its init to exec the Emperor: the exec may still be under way.
+    wait_for("the Emperor's command line", || {
+        let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).expect("cmdline");
+        cmdline
+            .contains(&format!("{}/vassals", home.display()))
+            .then_some(())
+    });
     assert_eq!(memory_limit_of(pid), (MEMORY_MB as u64) << 20);
     for ns in ["mnt", "pid", "ipc", "uts", "net"] {
         let inside = fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
