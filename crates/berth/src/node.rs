@@ -3,12 +3,14 @@
 //! desired state and realises it as runc containers, reporting what it sees. `berth up` runs
 //! the same agent for its own machine.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use berth_node::ssh::{SshConfig, SshServer};
 use berth_node::{ControlPlane, HttpControlPlane, NodeConfig, Runtime};
-use clap::Args;
+use clap::{Args, Subcommand};
 
 /// How long to wait before asking again after the control plane failed.
 const RETRY: Duration = Duration::from_secs(2);
@@ -32,6 +34,15 @@ pub struct RuntimeArgs {
     /// The cgroup under which every container gets its own (`<parent>/<uid>`).
     #[arg(long = "cgroup-parent", default_value = "berth")]
     cgroup_parent: String,
+    /// Serve `ssh <uid>@<server>` into the containers on this address (`0.0.0.0:22`)
+    /// [berth node: no ssh; berth up: 127.0.0.1:2222].
+    #[arg(long = "ssh", env = "BERTH_NODE_SSH")]
+    ssh: Option<SocketAddr>,
+    /// The ssh server's ed25519 host key, generated (mode 0600) at first start
+    /// [berth node: /var/lib/berth/node/ssh_host_ed25519_key; berth up:
+    /// <data>/node/ssh_host_ed25519_key].
+    #[arg(long = "ssh-host-key")]
+    ssh_host_key: Option<PathBuf>,
 }
 
 impl RuntimeArgs {
@@ -52,14 +63,39 @@ impl RuntimeArgs {
             ..NodeConfig::standard()
         }
     }
+
+    /// Starts the ssh server on `--ssh`, else on `default` when given; the runtime keeps its
+    /// key book current. `None` when there is no address to listen on.
+    pub fn start_ssh(
+        &self,
+        config: &NodeConfig,
+        runtime: &Runtime,
+        default: Option<SocketAddr>,
+        default_host_key: &Path,
+    ) -> anyhow::Result<Option<SshServer>> {
+        let Some(listen) = self.ssh.or(default) else {
+            return Ok(None);
+        };
+        let host_key = self
+            .ssh_host_key
+            .clone()
+            .unwrap_or_else(|| default_host_key.to_owned());
+        let server =
+            berth_node::ssh::spawn(SshConfig::new(listen, host_key, config), runtime.key_book())
+                .with_context(|| format!("cannot serve ssh on {listen}"))?;
+        Ok(Some(server))
+    }
 }
 
-/// Flags of `berth node`.
+/// Flags of `berth node`: the agent, or one of its tools.
 #[derive(Debug, Args)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
 pub struct NodeArgs {
+    #[command(subcommand)]
+    tool: Option<NodeTool>,
     /// The control plane's address, e.g. `http://api.example.net:8080`.
-    #[arg(long = "api", env = "BERTH_NODE_API")]
-    api: String,
+    #[arg(long = "api", env = "BERTH_NODE_API", required = true)]
+    api: Option<String>,
     /// A one-time join token (from `berth admin server add`); spent on first start.
     #[arg(long, env = "BERTH_NODE_TOKEN")]
     token: Option<String>,
@@ -77,10 +113,74 @@ pub struct NodeArgs {
     runtime: RuntimeArgs,
 }
 
+/// Tools of `berth node` that are not the agent.
+#[derive(Debug, Subcommand)]
+enum NodeTool {
+    /// Distros: the read-only root file systems containers run on.
+    #[command(subcommand)]
+    Distro(DistroTool),
+}
+
+/// `berth node distro …`.
+#[derive(Debug, Subcommand)]
+enum DistroTool {
+    /// Build a Debian distro with debootstrap, holding uWSGI and its python3, psgi and rack
+    /// plugins; then register it with `berth admin distro add <name> --path <dir>`.
+    Build(DistroBuildArgs),
+}
+
+/// Flags of `berth node distro build`.
+#[derive(Debug, Args)]
+struct DistroBuildArgs {
+    /// The distro's directory name.
+    name: String,
+    /// The Debian suite.
+    #[arg(long, default_value = "bookworm")]
+    suite: String,
+    /// The Debian mirror.
+    #[arg(long, default_value = "http://deb.debian.org/debian")]
+    mirror: String,
+    /// The directory the distros are kept in.
+    #[arg(long, default_value = "/distros")]
+    into: PathBuf,
+    /// More packages to include (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    include: Vec<String>,
+}
+
+impl DistroBuildArgs {
+    fn run(self) -> anyhow::Result<()> {
+        println!(
+            "building {} ({}) with debootstrap into {}; this takes a few minutes",
+            self.name,
+            self.suite,
+            self.into.display()
+        );
+        let built = berth_node::distro::build(&berth_node::distro::DistroBuild {
+            name: self.name.clone(),
+            suite: self.suite,
+            mirror: self.mirror,
+            into: self.into,
+            extra_packages: self.include,
+        })?;
+        println!(
+            "built {}; register it with\n  berth admin distro add {} --path {}",
+            built.display(),
+            self.name,
+            built.display()
+        );
+        Ok(())
+    }
+}
+
 impl NodeArgs {
+    fn api(&self) -> anyhow::Result<&str> {
+        self.api.as_deref().context("--api is required")
+    }
+
     fn credential(&self) -> anyhow::Result<String> {
         if let Some(token) = &self.token {
-            let credential = HttpControlPlane::join(&self.api, token)?;
+            let credential = HttpControlPlane::join(self.api()?, token)?;
             if let Some(dir) = self.credential_file.parent() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
@@ -96,16 +196,32 @@ impl NodeArgs {
         })
     }
 
-    /// Joins if needed, then realises the desired state forever.
+    /// Runs the tool asked for; else joins if needed, then realises the desired state
+    /// forever.
     pub fn run(self) -> anyhow::Result<()> {
+        if let Some(NodeTool::Distro(DistroTool::Build(build))) = self.tool {
+            return build.run();
+        }
         let credential = self.credential()?;
-        let control = HttpControlPlane::new(&self.api, &credential)?;
-        let runtime = Runtime::new(self.runtime.config(
+        let api = self.api()?;
+        let control = HttpControlPlane::new(api, &credential)?;
+        let config = self.runtime.config(
             Path::new("/containers"),
             Path::new("/var/lib/berth/node/bundles"),
             &self.subscribe_dir,
-        ))?;
-        println!("berth node: following {} as this server", self.api);
+        );
+        let runtime = Runtime::new(config.clone())?;
+        // Kept until the node stops.
+        let ssh = self.runtime.start_ssh(
+            &config,
+            &runtime,
+            None,
+            Path::new(berth_node::ssh::DEFAULT_HOST_KEY),
+        )?;
+        if let Some(ssh) = &ssh {
+            println!("berth node: ssh on {}", ssh.local_addr());
+        }
+        println!("berth node: following {api} as this server");
         follow(&control, &runtime)
     }
 }

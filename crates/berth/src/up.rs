@@ -82,6 +82,8 @@ const CREDENTIALS_FILE: &str = "credentials.toml";
 pub const NODE_CREDENTIAL_FILE: &str = "node-credential";
 const DEMO_MEMORY_MB: i64 = 256;
 const DEMO_STORAGE_MB: i64 = 1024;
+/// Where `berth up` serves ssh into its containers unless `--ssh` says otherwise.
+const DEFAULT_SSH: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2222);
 
 fn credentials_path(data: &Path) -> PathBuf {
     data.join(CREDENTIALS_FILE)
@@ -328,14 +330,29 @@ fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> Str
         );
     }
     let homes = config.containers_root.display().to_string();
-    let runtime = match berth_node::Runtime::new(config) {
+    let runtime = match berth_node::Runtime::new(config.clone()) {
         Ok(runtime) => runtime,
         Err(error) => return format!("off: {error}"),
     };
+    let ssh = match args.runtime.start_ssh(
+        &config,
+        &runtime,
+        Some(DEFAULT_SSH),
+        &data.join("node").join("ssh_host_ed25519_key"),
+    ) {
+        Ok(ssh) => ssh,
+        Err(error) => return format!("off: {error:#}"),
+    };
+    let ssh_line = ssh
+        .as_ref()
+        .map(|ssh| format!("; ssh on {}", ssh.local_addr()))
+        .unwrap_or_default();
     let url = format!("http://{}", loopback_if_unspecified(api));
     let spawned = std::thread::Builder::new()
         .name("node".to_owned())
         .spawn(move || {
+            // The ssh server lives as long as the node.
+            let _ssh = ssh;
             // A blocking HTTP client must be made off the async runtime.
             let control = match berth_node::HttpControlPlane::new(&url, &credential) {
                 Ok(control) => control,
@@ -349,7 +366,7 @@ fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> Str
             }
         });
     match spawned {
-        Ok(_) => format!("on, homes in {homes}"),
+        Ok(_) => format!("on, homes in {homes}{ssh_line}"),
         Err(error) => format!("off: cannot start the node thread: {error}"),
     }
 }

@@ -20,6 +20,7 @@ mod oci;
 mod runc;
 mod runtime;
 mod shortcuts;
+pub mod ssh;
 
 pub use control::{step, ControlPlane};
 pub use error::NodeError;

@@ -14,6 +14,7 @@ use crate::home::{self, AUTHORIZED_KEYS};
 use crate::oci::{self, Mount};
 use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
 use crate::shortcuts::{PLUGINS_DIR, PLUGIN_ALIASES, SHORTCUTS_INI, SHORTCUTS_PATH};
+use crate::ssh::KeyBook;
 
 /// The lowest uid a container may have (uwsgi.it's 30000): never a system account.
 const MIN_UID: i64 = 30000;
@@ -101,6 +102,7 @@ pub struct Reconciliation {
 pub struct Runtime {
     config: NodeConfig,
     runc: Runc,
+    keys: KeyBook,
 }
 
 /// A container spec checked to be safe to realise.
@@ -155,7 +157,17 @@ impl Runtime {
                 .map_err(NodeError::io(dir))?;
         }
         let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
-        Ok(Runtime { config, runc })
+        Ok(Runtime {
+            config,
+            runc,
+            keys: KeyBook::new(),
+        })
+    }
+
+    /// Who may log in with ssh where: every reconciliation refreshes it from the desired
+    /// containers' keys and whether they run. Give it to [`crate::ssh::spawn`].
+    pub fn key_book(&self) -> KeyBook {
+        self.keys.clone()
     }
 
     /// The home of `uid`: `<containers_root>/<uid>`, the same path inside the container.
@@ -177,8 +189,15 @@ impl Runtime {
     /// `last_reboot` is newer than the one they run with (or whose init died), rewrite changed
     /// ssh keys without a restart, stop the containers no longer desired (keeping their
     /// homes). Running it again with the same state changes nothing. One container's failure
-    /// does not stop the others.
+    /// does not stop the others. The [key book](Runtime::key_book) follows: the desired keys
+    /// of the containers that run.
     pub fn reconcile(&self, desired: &DesiredState) -> Reconciliation {
+        let result = self.realise(desired);
+        self.keys.update(desired, &result.statuses);
+        result
+    }
+
+    fn realise(&self, desired: &DesiredState) -> Reconciliation {
         let mut result = Reconciliation::default();
         let existing: BTreeMap<u32, RuncState> = match self.runc.list() {
             Ok(list) => list
@@ -386,6 +405,35 @@ impl Runtime {
                     &["nosuid", "nodev"],
                 ));
             }
+        }
+        // The customer's account, for what looks the uid up (sftp-server refuses to run
+        // without it; shells show a name): the distro's passwd and group plus the container's
+        // line, kept root-owned in the bundle and bound read-only (uwsgi.it synthesised these
+        // entries with an NSS module).
+        for (file, line) in [
+            (
+                "passwd",
+                format!("{uid}:x:{uid}:{uid}:container {uid}:{home_str}:/bin/bash\n"),
+            ),
+            ("group", format!("{uid}:x:{uid}:\n")),
+        ] {
+            let distro_file = distro.join("etc").join(file);
+            if !distro_file.is_file() {
+                continue;
+            }
+            let mut content =
+                fs::read_to_string(&distro_file).map_err(NodeError::io(&distro_file))?;
+            if !content.is_empty() && !content.ends_with('\n') {
+                content.push('\n');
+            }
+            content.push_str(&line);
+            let account = bundle.join(file);
+            fs::write(&account, content).map_err(NodeError::io(&account))?;
+            mounts.push(Mount::bind(
+                &path_str(&account)?,
+                &format!("/etc/{file}"),
+                &["ro", "nosuid", "nodev"],
+            ));
         }
         mounts.push(Mount::bind(
             &format!("{home_str}/tmp"),

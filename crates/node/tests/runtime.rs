@@ -7,121 +7,18 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{
-    ContainerSpec, ContainerState, DesiredState, DistroSpec, NodeReport, ServerSpec,
-};
+use berth_model::node::{ContainerState, DesiredState, NodeReport};
 use berth_node::{container_id, step, Change, ControlPlane, NodeConfig, NodeError, Runtime};
 use berth_wire::signing::VerifyingKey;
 use berth_wire::subscription::{Subscription, SubscriptionKind};
 
-const MEMORY_MB: i64 = 96;
+mod support;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    config: NodeConfig,
-    runtime: Runtime,
-    private_pem: String,
-    public_pem: String,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        // Leave no container behind, whatever the test did.
-        let _ = self.runtime.reconcile(&desired(vec![]));
-    }
-}
-
-fn openssl(args: &[&str], input: Option<&str>) -> String {
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("openssl runs");
-    let mut stdin = child.stdin.take().expect("stdin");
-    if let Some(input) = input {
-        stdin.write_all(input.as_bytes()).expect("write to openssl");
-    }
-    drop(stdin);
-    let out = child.wait_with_output().expect("openssl output");
-    assert!(out.status.success(), "openssl {args:?} failed");
-    String::from_utf8(out.stdout).expect("PEM is text")
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::Builder::new()
-        .prefix("berth-node-test-")
-        .tempdir_in("/var/tmp")
-        .expect("temp dir");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-    let subscribe_dir = dir.path().join("subscribe");
-    fs::create_dir(&subscribe_dir).expect("subscribe dir");
-    let config = NodeConfig {
-        containers_root: dir.path().join("containers"),
-        bundles_dir: dir.path().join("bundles"),
-        runc_root: dir.path().join("runc"),
-        subscribe_dir,
-        cgroup_parent: "berth-test".to_owned(),
-        ..NodeConfig::standard()
-    };
-    let runtime = Runtime::new(config.clone()).expect("runtime");
-    let private_pem = openssl(
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ],
-        None,
-    );
-    let public_pem = openssl(&["pkey", "-pubout"], Some(&private_pem));
-    Fixture {
-        dir,
-        config,
-        runtime,
-        private_pem,
-        public_pem,
-    }
-}
+use support::{desired, fixture, openssl, wait_for, Fixture, MEMORY_MB};
 
 impl Fixture {
-    fn spec(&self, uid: i64) -> ContainerSpec {
-        ContainerSpec {
-            uid,
-            uuid: format!("00000000-0000-0000-0000-0000000{uid}"),
-            name: format!("test{uid}"),
-            hostname: format!("c{uid}"),
-            ip: "10.0.0.2".to_owned(),
-            memory: MEMORY_MB,
-            storage: 1000,
-            distro: DistroSpec {
-                id: 1,
-                name: "host".to_owned(),
-                path: "/".to_owned(),
-            },
-            ssh_keys: vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@test".to_owned()],
-            ssh_keys_mtime: 1,
-            last_reboot: 1,
-            customer_uuid: "c".to_owned(),
-            customer_private_key_pem: self.private_pem.clone(),
-            quota_threshold: 90,
-            alarm_freq: 60,
-            nofollow: false,
-            dmz: false,
-            loopboxes: vec![],
-            links: vec![],
-        }
-    }
-
-    fn home(&self, uid: u32) -> PathBuf {
-        self.runtime.home(uid)
-    }
-
     fn pid(&self, uid: u32) -> i64 {
         let state = self
             .runtime
@@ -162,33 +59,6 @@ impl Fixture {
         )
         .expect("vassal");
         home.join("run/app.sock")
-    }
-}
-
-fn desired(containers: Vec<ContainerSpec>) -> DesiredState {
-    DesiredState {
-        revision: 1,
-        server: ServerSpec {
-            name: "test".to_owned(),
-            address: "127.0.0.1".to_owned(),
-            etc_resolv_conf: None,
-            etc_hosts: None,
-        },
-        containers,
-        domains: vec![],
-        legion_peers: vec![],
-        port_mappings: vec![],
-    }
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(100));
     }
 }
 
@@ -268,11 +138,13 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
         status.contains(&format!("\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")),
         "{status}"
     );
-    let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).expect("cmdline");
-    assert!(
-        cmdline.contains(&format!("{}/vassals", home.display())),
-        "{cmdline}"
-    );
+    // runc returns once it told its init to exec the Emperor: the exec may still be under way.
+    wait_for("the Emperor's command line", || {
+        let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).expect("cmdline");
+        cmdline
+            .contains(&format!("{}/vassals", home.display()))
+            .then_some(())
+    });
     assert_eq!(memory_limit_of(pid), (MEMORY_MB as u64) << 20);
     for ns in ["mnt", "pid", "ipc", "uts", "net"] {
         let inside = fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
@@ -499,7 +371,8 @@ fn the_domain_shortcut_subscribes_signed_to_the_router_socket() {
         "the vassal socket is at its host path"
     );
     let signature = sub.signature.expect("signed");
-    let key = VerifyingKey::from_pem(&f.public_pem).expect("public key");
+    let key = VerifyingKey::from_pem(&openssl(&["pkey", "-pubout"], Some(&f.private_pem)))
+        .expect("public key");
     assert!(key.verify(&signature.signed_bytes, &signature.signature));
 
     // Removing the container stops its vassals gracefully: they unsubscribe.
