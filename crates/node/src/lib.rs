@@ -11,11 +11,15 @@
 //! [`DesiredState`]: berth_model::node::DesiredState
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
+mod alarm;
+mod command;
 mod control;
 mod error;
 mod home;
 mod http_control;
 mod oci;
+mod oom;
+mod quota;
 mod runc;
 mod runtime;
 mod shortcuts;

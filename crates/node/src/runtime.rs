@@ -7,11 +7,16 @@ use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{ContainerSpec, ContainerState, ContainerStatus, DesiredState};
+use berth_model::node::{
+    ContainerSpec, ContainerState, ContainerStatus, DesiredState, SystemAlarm,
+};
 
+use crate::alarm::{self, AlarmKind};
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::oci::{self, Mount};
+use crate::oom;
+use crate::quota::Quota;
 use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
 use crate::shortcuts::{SHORTCUTS_INI, SHORTCUTS_PATH};
 
@@ -94,6 +99,9 @@ pub struct Reconciliation {
     /// Containers that could not be realised (or stopped), by uid as sent; uid 0 when runc
     /// itself could not list the containers (then nothing was done).
     pub errors: Vec<(i64, NodeError)>,
+    /// System alarms raised this round (quota threshold, out of memory), already appended to
+    /// the containers' `logs/emperor.log`; the node report carries them to the control plane.
+    pub alarms: Vec<SystemAlarm>,
 }
 
 /// Realises containers on this machine with runc.
@@ -101,12 +109,14 @@ pub struct Reconciliation {
 pub struct Runtime {
     config: NodeConfig,
     runc: Runc,
+    quota: Quota,
 }
 
 /// A container spec checked to be safe to realise.
 struct Checked<'a> {
     uid: u32,
     memory_bytes: i64,
+    storage_bytes: i64,
     spec: &'a ContainerSpec,
 }
 
@@ -155,7 +165,15 @@ impl Runtime {
                 .map_err(NodeError::io(dir))?;
         }
         let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
-        Ok(Runtime { config, runc })
+        let quota = Quota::detect(&config.containers_root);
+        if let Quota::Off(why) = &quota {
+            tracing::warn!("storage quotas are off: {why}");
+        }
+        Ok(Runtime {
+            config,
+            runc,
+            quota,
+        })
     }
 
     /// The home of `uid`: `<containers_root>/<uid>`, the same path inside the container.
@@ -166,6 +184,15 @@ impl Runtime {
     /// The bundle directory of `uid` (`config.json`, `rootfs/`, the recorded `last_reboot`).
     pub fn bundle(&self, uid: u32) -> PathBuf {
         self.config.bundles_dir.join(uid.to_string())
+    }
+
+    /// Whether homes get a storage quota; the reason when they do not (the containers root is
+    /// not on btrfs, or its quotas cannot be enabled).
+    pub fn quota_off_reason(&self) -> Option<&str> {
+        match &self.quota {
+            Quota::Btrfs => None,
+            Quota::Off(why) => Some(why),
+        }
     }
 
     /// What runc says about the container of `uid`; `None` when it has none.
@@ -202,13 +229,15 @@ impl Runtime {
             } else {
                 check(spec).and_then(|checked| {
                     self.converge(&checked, desired, existing.get(&checked.uid))
-                        .map(|changes| (checked.uid, changes))
+                        .map(|changes| (checked, changes))
                 })
             };
             match outcome {
-                Ok((uid, changes)) => {
+                Ok((checked, changes)) => {
                     result.changes.extend(changes);
-                    result.statuses.push(self.status(uid));
+                    let mut status = self.status(checked.uid);
+                    self.upkeep(&checked, &mut status, &mut result.alarms);
+                    result.statuses.push(status);
                 }
                 Err(e) => {
                     tracing::warn!(uid = spec.uid, error = %e, "container not realised");
@@ -258,6 +287,72 @@ impl Runtime {
             changes.push(Change::KeysUpdated(uid));
         }
         Ok(changes)
+    }
+
+    /// What a converged container needs every round besides runc: its storage limit and
+    /// usage (with the quota alarm), and the out-of-memory alarm.
+    fn upkeep(
+        &self,
+        checked: &Checked<'_>,
+        status: &mut ContainerStatus,
+        alarms: &mut Vec<SystemAlarm>,
+    ) {
+        let (uid, spec) = (checked.uid, checked.spec);
+        let home = self.home(uid);
+        let bundle = self.bundle(uid);
+        let now = alarm::now();
+        match self.quota.enforce(&home, checked.storage_bytes) {
+            Ok(Some(usage)) => {
+                status.disk_used = Some(usage.used);
+                let percent = usage.percent();
+                if spec.quota_threshold > 0
+                    && percent >= spec.quota_threshold
+                    && alarm::due(&bundle, AlarmKind::Quota, spec.alarm_freq, now)
+                {
+                    let msg = format!(
+                        "container {uid}: disk usage at {percent}% of its {} MB quota \
+                         (threshold {}%)",
+                        spec.storage, spec.quota_threshold
+                    );
+                    alarms.push(alarm::raise(
+                        &bundle,
+                        &home,
+                        uid,
+                        AlarmKind::Quota,
+                        msg,
+                        now,
+                    ));
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(uid, %error, "storage quota"),
+        }
+        let cgroup = self.cgroup(uid);
+        if let Some(kills) = oom::kills(&cgroup) {
+            let new = oom::unseen(&bundle, kills);
+            if new > 0 && alarm::due(&bundle, AlarmKind::OutOfMemory, spec.alarm_freq, now) {
+                let msg = format!(
+                    "container {uid}: OUT OF MEMORY !!! ({new} process{} killed at the {} MB \
+                     limit)",
+                    if new == 1 { "" } else { "es" },
+                    spec.memory
+                );
+                alarms.push(alarm::raise(
+                    &bundle,
+                    &home,
+                    uid,
+                    AlarmKind::OutOfMemory,
+                    msg,
+                    now,
+                ));
+                oom::mark_seen(&bundle, kills);
+            }
+        }
+    }
+
+    /// The cgroup of the container of `uid` (`/berth/30009`).
+    fn cgroup(&self, uid: u32) -> String {
+        format!("/{}/{uid}", self.config.cgroup_parent)
     }
 
     /// The state to report for `uid`.
@@ -312,6 +407,7 @@ impl Runtime {
         let uid = checked.uid;
         let spec = checked.spec;
         let home = self.home(uid);
+        self.quota.create_home(&home)?;
         home::ensure_layout(&home, uid)?;
         home::write_file(
             &home,
@@ -455,7 +551,7 @@ impl Runtime {
                         limit: checked.memory_bytes,
                     },
                 },
-                cgroups_path: format!("/{}/{uid}", self.config.cgroup_parent),
+                cgroups_path: self.cgroup(uid),
                 namespaces: ["pid", "network", "ipc", "uts", "mount"]
                     .into_iter()
                     .map(|kind| oci::Namespace { kind })
@@ -562,6 +658,11 @@ fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
         .checked_mul(1 << 20)
         .filter(|_| spec.memory > 0)
         .ok_or_else(|| invalid(format!("bad memory limit {} MB", spec.memory)))?;
+    let storage_bytes = spec
+        .storage
+        .checked_mul(1 << 20)
+        .filter(|_| spec.storage > 0)
+        .ok_or_else(|| invalid(format!("bad storage {} MB", spec.storage)))?;
     let hostname = &spec.hostname;
     if hostname.is_empty()
         || hostname.len() > 63
@@ -595,6 +696,7 @@ fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
     Ok(Checked {
         uid,
         memory_bytes,
+        storage_bytes,
         spec,
     })
 }
