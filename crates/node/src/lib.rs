@@ -17,6 +17,7 @@ mod control;
 mod error;
 mod home;
 mod http_control;
+mod loopbox;
 mod oci;
 mod oom;
 mod quota;

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use berth_model::node::{
 use crate::alarm::{self, AlarmKind};
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
+use crate::loopbox;
 use crate::oci::{self, Mount};
 use crate::oom;
 use crate::quota::Quota;
@@ -110,6 +112,8 @@ pub struct Runtime {
     config: NodeConfig,
     runc: Runc,
     quota: Quota,
+    /// Per container, why each of its loopboxes is not mounted, as last logged.
+    loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
 }
 
 /// A container spec checked to be safe to realise.
@@ -173,6 +177,7 @@ impl Runtime {
             config,
             runc,
             quota,
+            loopbox_notes: Mutex::default(),
         })
     }
 
@@ -252,6 +257,10 @@ impl Runtime {
                 }
             }
         }
+        self.loopbox_notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|uid, _| wanted.contains(uid));
         for (&uid, _) in existing.iter().filter(|(uid, _)| !wanted.contains(uid)) {
             match self.stop(uid) {
                 Ok(()) => result.changes.push(Change::Stopped(uid)),
@@ -290,7 +299,7 @@ impl Runtime {
     }
 
     /// What a converged container needs every round besides runc: its storage limit and
-    /// usage (with the quota alarm), and the out-of-memory alarm.
+    /// usage (with the quota alarm), the out-of-memory alarm, and its loopboxes.
     fn upkeep(
         &self,
         checked: &Checked<'_>,
@@ -346,6 +355,16 @@ impl Runtime {
                     now,
                 ));
                 oom::mark_seen(&bundle, kills);
+            }
+        }
+        if let Ok(Some(state)) = self.state(uid) {
+            if state.is_running() {
+                let mut notes = self
+                    .loopbox_notes
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let notes = notes.entry(uid).or_default();
+                loopbox::sync(&home, uid, state.pid, &spec.loopboxes, notes);
             }
         }
     }
