@@ -13,18 +13,18 @@ use berth_model::node::{ContainerSpec, DesiredState, DistroSpec, ServerSpec};
 use berth_node::{container_id, NodeConfig, Runtime};
 
 /// A runtime whose files all live in a temporary directory; its containers are stopped (and
-/// its btrfs unmounted) when dropped.
+/// the file system mounted as its containers root unmounted) when dropped.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub config: NodeConfig,
     pub runtime: Runtime,
-    btrfs: bool,
+    mounted: bool,
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = self.runtime.reconcile(&desired(vec![]));
-        if self.btrfs {
+        if self.mounted {
             let _ = Command::new("umount")
                 .arg("--lazy")
                 .arg(&self.config.containers_root)
@@ -42,7 +42,7 @@ fn temp_dir() -> tempfile::TempDir {
     dir
 }
 
-fn with_runtime(dir: tempfile::TempDir, btrfs: bool) -> Fixture {
+fn with_runtime(dir: tempfile::TempDir, mounted: bool) -> Fixture {
     let subscribe_dir = dir.path().join("subscribe");
     fs::create_dir_all(&subscribe_dir).expect("subscribe dir");
     let config = NodeConfig {
@@ -58,7 +58,7 @@ fn with_runtime(dir: tempfile::TempDir, btrfs: bool) -> Fixture {
         dir,
         config,
         runtime,
-        btrfs,
+        mounted,
     }
 }
 
@@ -89,6 +89,18 @@ impl Fixture {
              mount -o loop {image} {root}",
             image = image.display(),
             root = root.display()
+        ));
+        with_runtime(dir, true)
+    }
+
+    /// Containers on a tmpfs mounted as the containers root: a file system without quotas.
+    pub fn on_tmpfs() -> Fixture {
+        let dir = temp_dir();
+        let root = dir.path().join("containers");
+        fs::create_dir(&root).expect("containers root");
+        sh(&format!(
+            "mount -t tmpfs -o size=64m,mode=755 berth-test {}",
+            root.display()
         ));
         with_runtime(dir, true)
     }
