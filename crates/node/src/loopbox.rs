@@ -54,6 +54,8 @@ struct Image {
     /// Its path on the host, as the loop device reports its backing file.
     path: PathBuf,
     len: u64,
+    dev: u64,
+    ino: u64,
 }
 
 /// What the node tells the customer about one loopbox that is not mounted, kept so that the
@@ -107,10 +109,13 @@ pub(crate) fn sync(home: &Path, uid: u32, pid: i64, specs: &[LoopboxSpec], notes
     }
 
     let mut settled = Vec::new();
+    // The images mounted (device and inode): one image mounted twice, through a second
+    // loopbox or a hard link, would be two ext4 drivers writing one file system.
+    let mut in_use = Vec::new();
     for mount in &mounted {
         let Some(spec) = wanted.get(&mount.point) else {
             let line = format!("unmounted {}: no longer configured", mount.point.display());
-            match unmount(pid, &mount.point) {
+            match unmount(pid, mount) {
                 Ok(()) => log(line),
                 Err(e) => tracing::warn!(uid, error = %e, "loopbox unmount"),
             }
@@ -120,11 +125,14 @@ pub(crate) fn sync(home: &Path, uid: u32, pid: i64, specs: &[LoopboxSpec], notes
         let why = match open_image(&host_home, uid, spec) {
             Err(why) => why,
             Ok(image) => match still_valid(mount, &image, spec) {
-                None => continue,
+                None => {
+                    in_use.push(image.identity());
+                    continue;
+                }
                 Some(why) => why,
             },
         };
-        match unmount(pid, &mount.point) {
+        match unmount(pid, mount) {
             Ok(()) => {
                 log(format!(
                     "{}: unmounted from {}: {why}",
@@ -137,13 +145,22 @@ pub(crate) fn sync(home: &Path, uid: u32, pid: i64, specs: &[LoopboxSpec], notes
         }
     }
 
-    // Mount the others; those unmounted just now wait for the next round.
-    for (point, spec) in &wanted {
+    // Mount the others, the oldest loopbox first; those unmounted just now wait for the next
+    // round.
+    let mut others: Vec<(&PathBuf, &&LoopboxSpec)> = wanted.iter().collect();
+    others.sort_by_key(|(_, spec)| spec.id);
+    for (point, spec) in others {
         if settled.contains(&spec.id) {
             continue;
         }
-        let outcome = open_image(&host_home, uid, spec)
-            .and_then(|image| mount(home, uid, pid, point, spec, &image));
+        let outcome = open_image(&host_home, uid, spec).and_then(|image| {
+            if in_use.contains(&image.identity()) {
+                return Err("its image is mounted by another loopbox".to_owned());
+            }
+            mount(home, uid, pid, point, spec, &image)?;
+            in_use.push(image.identity());
+            Ok(())
+        });
         match outcome {
             Ok(()) => {
                 notes.remove(&spec.id);
@@ -160,6 +177,13 @@ pub(crate) fn sync(home: &Path, uid: u32, pid: i64, specs: &[LoopboxSpec], notes
                 notes,
             ),
         }
+    }
+}
+
+impl Image {
+    /// The image file's device and inode numbers.
+    fn identity(&self) -> (u64, u64) {
+        (self.dev, self.ino)
     }
 }
 
@@ -304,6 +328,8 @@ fn open_image(home: &Path, uid: u32, spec: &LoopboxSpec) -> Result<Image, String
         file,
         path: home.join(&spec.filename),
         len: meta.len(),
+        dev: meta.dev(),
+        ino: meta.ino(),
     })
 }
 
@@ -318,7 +344,8 @@ fn ensure_mountpoint(home: &Path, uid: u32, spec: &LoopboxSpec) -> Result<(), St
                 Ok(meta) if meta.is_dir() => {}
                 Ok(_) => {
                     return Err(format!(
-                        "the mountpoint {} is not a directory",
+                        "the mountpoint {} goes through a symlink or a file that is not a \
+                         directory",
                         spec.mountpoint
                     ))
                 }
@@ -340,6 +367,13 @@ fn mount(
     image: &Image,
 ) -> Result<(), String> {
     ensure_mountpoint(home, uid, spec)?;
+    // The same walk inside the container, which also sees its other mounts.
+    open_in_container(pid, point).map_err(|_| {
+        format!(
+            "the mountpoint {} goes through a symlink inside the container",
+            spec.mountpoint
+        )
+    })?;
     let backing = format!("/proc/{}/fd/{}", std::process::id(), image.file.as_raw_fd());
     let mut args = vec!["--find", "--show"];
     if spec.ro {
@@ -402,22 +436,25 @@ fn mount_device(pid: i64, device: &str, point: &Path, spec: &LoopboxSpec) -> Res
     Ok(dev)
 }
 
+/// Open the directory `point` as the container of `pid` sees it: from its root, one component
+/// at a time, never following a symlink (mounts are crossed, as any path walk does).
+fn open_in_container(pid: i64, point: &Path) -> std::io::Result<File> {
+    // The container's root as its init sees it (a link of the kernel's, followed).
+    let mut dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(format!("/proc/{pid}/root"))?;
+    for component in point.iter().skip(1) {
+        dir = open_below(&dir, &component.to_string_lossy(), &mut directory_options())?;
+    }
+    Ok(dir)
+}
+
 /// Make the root directory of a freshly mounted read-write loopbox the customer's (a new ext4
-/// file system's root belongs to root). The directory is reached from the container's root
-/// without following symlinks, and only chowned when it is the loopbox's own root.
+/// file system's root belongs to root); only when `point` leads, without symlinks, to the
+/// root of the file system on `dev`.
 fn give_root_to(pid: i64, point: &Path, dev: u64, uid: u32) {
-    let walk = || -> std::io::Result<File> {
-        // The container's root as its init sees it (a link of the kernel's, followed).
-        let mut dir = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY)
-            .open(format!("/proc/{pid}/root"))?;
-        for component in point.iter().skip(1) {
-            dir = open_below(&dir, &component.to_string_lossy(), &mut directory_options())?;
-        }
-        Ok(dir)
-    };
-    match walk() {
+    match open_in_container(pid, point) {
         Ok(dir) => {
             if dir.metadata().is_ok_and(|m| m.dev() == dev) {
                 if let Err(e) = fchown(&dir, Some(uid), Some(uid)) {
@@ -429,14 +466,30 @@ fn give_root_to(pid: i64, point: &Path, dev: u64, uid: u32) {
     }
 }
 
-/// Unmount `point` in the mount namespace of `pid`, lazily (open files do not keep it).
-/// `umount` needs the mount table, which it reads from `/proc/self/mountinfo` once in the
-/// container's mount namespace; there `/proc` belongs to the container's pid namespace, so
-/// `umount` runs in that pid namespace too (`nsenter --pid`), still the host's binary.
-fn unmount(pid: i64, point: &Path) -> Result<(), crate::error::NodeError> {
+/// Unmount `mount` in the mount namespace of `pid`, lazily (open files do not keep it).
+///
+/// `umount` takes a path, resolved inside the container, where the customer owns the
+/// directories: so the path is first walked without following symlinks and must lead to the
+/// loop device's file system (a customer swapping a directory for a symlink in the
+/// milliseconds between that check and `umount` could at worst unmount another mount of
+/// their own namespace). `umount` needs the mount table, which it reads from
+/// `/proc/self/mountinfo` once in the container's mount namespace; there `/proc` belongs to
+/// the container's pid namespace, so `umount` runs in that pid namespace too
+/// (`nsenter --pid`), still the host's binary.
+fn unmount(pid: i64, mount: &Mounted) -> Result<(), String> {
+    let dev = makedev(mount.device.0, mount.device.1);
+    let leads_there = open_in_container(pid, &mount.point)
+        .and_then(|dir| dir.metadata())
+        .is_ok_and(|meta| meta.dev() == dev);
+    if !leads_there {
+        return Err(format!(
+            "{} no longer leads to the loopbox without symlinks",
+            mount.point.display()
+        ));
+    }
     let target_pid = pid.to_string();
     let namespace = format!("/proc/{pid}/ns/mnt");
-    let target = point.to_string_lossy();
+    let target = mount.point.to_string_lossy();
     run(
         "nsenter",
         &[
@@ -452,6 +505,7 @@ fn unmount(pid: i64, point: &Path) -> Result<(), crate::error::NodeError> {
         ],
     )
     .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

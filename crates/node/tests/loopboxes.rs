@@ -67,12 +67,14 @@ fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_image
     sh(&format!("chown {uid}:{uid} {}/images", home.display()));
     image(&home.join("images/ro.img"), "2M", uid, "hello ro");
     image(&home.join("small.img"), "512K", uid, "hello small");
+    image(&home.join("spare.img"), "2M", uid, "hello spare");
     // Another customer's image, reached through symlinks from this home.
     let other_home = f.dir.path().join("containers").join(other.to_string());
     fs::create_dir_all(&other_home).expect("other home");
     image(&other_home.join("secret.img"), "2M", other, "hello secret");
     symlink(other_home.join("secret.img"), home.join("link.img")).expect("symlink");
     symlink(&other_home, home.join("elsewhere")).expect("symlink");
+    fs::hard_link(home.join("data.img"), home.join("again.img")).expect("hard link");
     // Not a file system at all.
     sh(&format!(
         "head -c 2M /dev/urandom > {0}/junk.img && chown {uid}:{uid} {0}/junk.img",
@@ -85,6 +87,10 @@ fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_image
         loopbox(4, "link.img", "link", false),
         loopbox(5, "elsewhere/secret.img", "elsewhere-mnt", false),
         loopbox(6, "junk.img", "junk", false),
+        // A good image, at a mountpoint leading into the other home.
+        loopbox(7, "spare.img", "elsewhere/mnt", false),
+        // The image of loopbox 1 again, through a hard link.
+        loopbox(8, "again.img", "again", false),
     ];
     f.reconcile(&spec);
 
@@ -103,6 +109,9 @@ fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_image
     assert!(!f.mounted(uid, "link"));
     assert!(!f.mounted(uid, "elsewhere-mnt"));
     assert!(!f.mounted(uid, "junk"));
+    assert!(!f.mounted(uid, "elsewhere/mnt"));
+    assert!(!other_home.join("mnt").exists());
+    assert!(!f.mounted(uid, "again"));
     assert_eq!(f.hello(uid, "link"), None);
 
     let log = f.emperor_log(uid);
@@ -115,6 +124,9 @@ fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_image
          or a file that is not a directory",
         "loopbox 6 (junk.img): not mounted: cannot mount the image: the kernel does not take it as \
          an ext4 file system\n",
+        "loopbox 7 (spare.img): not mounted: the mountpoint elsewhere/mnt goes through a \
+         symlink or a file that is not a directory",
+        "loopbox 8 (again.img): not mounted: its image is mounted by another loopbox",
     ] {
         assert!(log.contains(line), "{line:?} not in {log}");
     }
