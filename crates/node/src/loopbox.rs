@@ -86,34 +86,13 @@ pub(crate) fn sync(home: &Path, uid: u32, pid: i64, specs: &[LoopboxSpec], notes
             return;
         }
     };
-    // The desired loopboxes by mount point; the model checked the paths, check them again.
-    let mut wanted: BTreeMap<PathBuf, &LoopboxSpec> = BTreeMap::new();
-    for spec in specs {
-        let checked =
-            loopbox::filename(&spec.filename).and_then(|_| loopbox::mountpoint(&spec.mountpoint));
-        if let Err(e) = checked {
-            note(spec.id, format!("{}: not mounted: {e}", name(spec)), notes);
-            continue;
-        }
-        let point = home.join(&spec.mountpoint);
-        if wanted.contains_key(&point) {
-            let line = format!(
-                "{}: not mounted: another loopbox is mounted at {}",
-                name(spec),
-                spec.mountpoint
-            );
-            note(spec.id, line, notes);
-            continue;
-        }
-        wanted.insert(point, spec);
-    }
-
+    let wanted = wanted(home, specs, &mut |id, line| note(id, line, notes));
     let mut settled = Vec::new();
     // The images mounted (device and inode): one image mounted twice, through a second
     // loopbox or a hard link, would be two ext4 drivers writing one file system.
     let mut in_use = Vec::new();
     for mount in &mounted {
-        let Some(spec) = wanted.get(&mount.point) else {
+        let Some(&(_, spec)) = wanted.iter().find(|(point, _)| *point == mount.point) else {
             let line = format!("unmounted {}: no longer configured", mount.point.display());
             match unmount(pid, mount) {
                 Ok(()) => log(line),
@@ -147,9 +126,7 @@ pub(crate) fn sync(home: &Path, uid: u32, pid: i64, specs: &[LoopboxSpec], notes
 
     // Mount the others, the oldest loopbox first; those unmounted just now wait for the next
     // round.
-    let mut others: Vec<(&PathBuf, &&LoopboxSpec)> = wanted.iter().collect();
-    others.sort_by_key(|(_, spec)| spec.id);
-    for (point, spec) in others {
+    for (point, spec) in &wanted {
         if settled.contains(&spec.id) {
             continue;
         }
@@ -185,6 +162,35 @@ impl Image {
     fn identity(&self) -> (u64, u64) {
         (self.dev, self.ino)
     }
+}
+
+/// The loopboxes to mount, oldest first, with their mount points; `refuse` hears why the
+/// others are not (the model checked the paths already: checked again here, the node being
+/// root).
+fn wanted<'a>(
+    home: &Path,
+    specs: &'a [LoopboxSpec],
+    refuse: &mut impl FnMut(i64, String),
+) -> Vec<(PathBuf, &'a LoopboxSpec)> {
+    let mut specs: Vec<&LoopboxSpec> = specs.iter().collect();
+    specs.sort_by_key(|spec| spec.id);
+    let mut wanted: Vec<(PathBuf, &LoopboxSpec)> = Vec::new();
+    for spec in specs {
+        let checked =
+            loopbox::filename(&spec.filename).and_then(|_| loopbox::mountpoint(&spec.mountpoint));
+        if let Err(e) = checked {
+            refuse(spec.id, format!("{}: not mounted: {e}", name(spec)));
+            continue;
+        }
+        let point = home.join(&spec.mountpoint);
+        if wanted.iter().any(|(other, _)| *other == point) {
+            let why = format!("another loopbox is mounted at {}", spec.mountpoint);
+            refuse(spec.id, format!("{}: not mounted: {why}", name(spec)));
+            continue;
+        }
+        wanted.push((point, spec));
+    }
+    wanted
 }
 
 /// How a loopbox is named in messages.
