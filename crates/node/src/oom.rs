@@ -35,8 +35,9 @@ fn counter(text: &str, name: &str) -> Option<u64> {
     })
 }
 
-/// Kills not alarmed yet: `now` minus the count recorded in `bundle`. A count below the
-/// recorded one means the cgroup was made anew (the container restarted): all are new.
+/// Kills not alarmed yet: `now` minus the count recorded in `bundle` (reset to 0 whenever the
+/// container starts with a new cgroup). A count below the recorded one means the cgroup was
+/// made anew anyway: all are new.
 pub(crate) fn unseen(bundle: &Path, now: u64) -> u64 {
     let seen: u64 = fs::read_to_string(seen_file(bundle))
         .ok()

@@ -588,6 +588,8 @@ impl Runtime {
         let reboot_path = bundle.join("last_reboot");
         fs::write(&reboot_path, spec.last_reboot.to_string())
             .map_err(NodeError::io(&reboot_path))?;
+        // runc makes the cgroup anew: its OOM kill counter starts from zero.
+        oom::mark_seen(&bundle, 0);
         let id = container_id(uid);
         tracing::info!(uid, "starting container");
         self.runc

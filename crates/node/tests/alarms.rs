@@ -143,4 +143,24 @@ fn an_app_killed_for_lack_of_memory_raises_one_oom_alarm_in_the_report_and_the_l
         log.contains(&format!("[berth alarm] {}", alarm.msg)),
         "{log}"
     );
+    drop(reports);
+
+    // After a restart (a new cgroup, counting from zero) the next kill raises an alarm again.
+    let mut spec = f.spec(uid);
+    spec.last_reboot = 2;
+    spec.alarm_freq = 0;
+    let done = f.runtime.reconcile(&desired(vec![spec.clone()]));
+    assert_eq!(done.changes, vec![Change::Restarted(uid)]);
+    assert!(done.alarms.is_empty(), "{:?}", done.alarms);
+    let (ok, _, _) = f.exec(uid, "python3 -c 'b = bytearray(256 << 20); print(len(b))'");
+    assert!(!ok);
+    let done = f.runtime.reconcile(&desired(vec![spec]));
+    assert_eq!(done.alarms.len(), 1, "{:?}", done.alarms);
+    assert!(
+        done.alarms[0]
+            .msg
+            .contains("(1 process killed at the 64 MB limit)"),
+        "{}",
+        done.alarms[0].msg
+    );
 }
