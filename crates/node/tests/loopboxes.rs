@@ -184,6 +184,12 @@ fn loopboxes_are_unmounted_when_deleted_missing_resized_or_switched_and_remounte
     let (ok, _, _) = f.exec(uid, "touch $HOME/data/x");
     assert!(!ok, "a read-only loopbox is writable");
 
+    // A restarted container has its loopboxes again in the round that restarts it.
+    spec.last_reboot += 1;
+    f.reconcile(&spec);
+    assert!(f.mounted(uid, "data"));
+    assert_eq!(f.hello(uid, "data").as_deref(), Some("hello data"));
+
     // Deleted from the desired state: unmounted.
     spec.loopboxes.clear();
     f.reconcile(&spec);
