@@ -31,43 +31,70 @@ impl AlarmKind {
 }
 
 /// The current time, unix seconds.
-pub(crate) fn now() -> i64 {
+fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Whether an alarm of `kind` may be raised now: none was raised in the last `freq` seconds
-/// (recorded in the bundle, root only, so that a node restart does not repeat one).
-pub(crate) fn due(bundle: &Path, kind: AlarmKind, freq: i64, now: i64) -> bool {
-    let last: Option<i64> = fs::read_to_string(record(bundle, kind))
-        .ok()
-        .and_then(|text| text.trim().parse().ok());
-    last.is_none_or(|last| now.saturating_sub(last) >= freq || last > now)
+/// The alarms of one container in one round: raised through [`Alarms::raise`], throttled
+/// by the container's `alarm_freq` (the time of the last alarm of each kind is kept in the
+/// bundle, root only, so that a node restart does not repeat one).
+pub(crate) struct Alarms<'a> {
+    bundle: &'a Path,
+    home: &'a Path,
+    uid: u32,
+    freq: i64,
+    now: i64,
+    raised: &'a mut Vec<SystemAlarm>,
 }
 
-/// Raise `msg` for the container of `uid` (the caller checked [`due`]): record the time,
-/// append it to the Emperor's log, and return it for the node report.
-pub(crate) fn raise(
-    bundle: &Path,
-    home: &Path,
-    uid: u32,
-    kind: AlarmKind,
-    msg: String,
-    now: i64,
-) -> SystemAlarm {
-    let path = record(bundle, kind);
-    if let Err(error) = fs::write(&path, now.to_string()) {
-        tracing::warn!(uid, path = %path.display(), %error, "cannot record an alarm");
+impl<'a> Alarms<'a> {
+    /// The alarms of the container of `uid`, collected into `raised`.
+    pub fn new(
+        bundle: &'a Path,
+        home: &'a Path,
+        uid: u32,
+        freq: i64,
+        raised: &'a mut Vec<SystemAlarm>,
+    ) -> Alarms<'a> {
+        Alarms {
+            bundle,
+            home,
+            uid,
+            freq,
+            now: now(),
+            raised,
+        }
     }
-    if let Err(error) = home::append_log(home, uid, &format!("[berth alarm] {msg}")) {
-        tracing::warn!(uid, %error, "cannot log an alarm to emperor.log");
-    }
-    tracing::info!(uid, msg, "system alarm");
-    SystemAlarm {
-        uid: i64::from(uid),
-        unix: now,
-        msg,
+
+    /// Raise `msg` unless an alarm of `kind` was raised less than `alarm_freq` seconds ago:
+    /// record the time, append it to the Emperor's log, add it to the report. Whether it was
+    /// raised.
+    pub fn raise(&mut self, kind: AlarmKind, msg: String) -> bool {
+        let path = record(self.bundle, kind);
+        let last: Option<i64> = fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        let due =
+            last.is_none_or(|last| self.now.saturating_sub(last) >= self.freq || last > self.now);
+        if !due {
+            return false;
+        }
+        let uid = self.uid;
+        if let Err(error) = fs::write(&path, self.now.to_string()) {
+            tracing::warn!(uid, path = %path.display(), %error, "cannot record an alarm");
+        }
+        if let Err(error) = home::append_log(self.home, uid, &format!("[berth alarm] {msg}")) {
+            tracing::warn!(uid, %error, "cannot log an alarm to emperor.log");
+        }
+        tracing::info!(uid, msg, "system alarm");
+        self.raised.push(SystemAlarm {
+            uid: i64::from(uid),
+            unix: self.now,
+            msg,
+        });
+        true
     }
 }
 

@@ -50,6 +50,15 @@ pub(crate) fn unseen(bundle: &Path, now: u64) -> u64 {
     }
 }
 
+/// The out-of-memory alarm's message (uwsgi.it's, with the count) for `new` kills in the
+/// container of `uid` limited to `memory_mb`.
+pub(crate) fn alarm(uid: u32, new: u64, memory_mb: i64) -> String {
+    let processes = if new == 1 { "process" } else { "processes" };
+    format!(
+        "container {uid}: OUT OF MEMORY !!! ({new} {processes} killed at the {memory_mb} MB limit)"
+    )
+}
+
 /// Record that the alarm covers `count` kills.
 pub(crate) fn mark_seen(bundle: &Path, count: u64) {
     let path = seen_file(bundle);

@@ -139,8 +139,20 @@ fn parse_show(table: &str) -> Option<Usage> {
 }
 
 impl Usage {
+    /// The quota alarm's message for the container of `uid` when its usage is at or past
+    /// `threshold` percent of its `storage_mb` (a threshold of 0 or less: never).
+    pub fn alarm(self, uid: u32, storage_mb: i64, threshold: i64) -> Option<String> {
+        let percent = self.percent();
+        (threshold > 0 && percent >= threshold).then(|| {
+            format!(
+                "container {uid}: disk usage at {percent}% of its {storage_mb} MB quota \
+                 (threshold {threshold}%)"
+            )
+        })
+    }
+
     /// The percentage of the limit used, rounded down (0 without a limit).
-    pub fn percent(self) -> i64 {
+    fn percent(self) -> i64 {
         if self.limit <= 0 {
             return 0;
         }
@@ -168,6 +180,20 @@ mod tests {
         assert_eq!(parse_show(unlimited).map(|u| u.limit), Some(0));
         assert_eq!(parse_show("ERROR: can't list qgroups\n"), None);
         assert_eq!(parse_show("0/256 12 x"), None);
+    }
+
+    #[test]
+    fn the_alarm_sounds_at_the_threshold() {
+        let usage = Usage {
+            used: 90,
+            limit: 100,
+        };
+        assert_eq!(
+            usage.alarm(30009, 20, 90).as_deref(),
+            Some("container 30009: disk usage at 90% of its 20 MB quota (threshold 90%)")
+        );
+        assert_eq!(usage.alarm(30009, 20, 91), None);
+        assert_eq!(usage.alarm(30009, 20, 0), None);
     }
 
     #[test]

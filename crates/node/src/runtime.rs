@@ -12,7 +12,7 @@ use berth_model::node::{
     ContainerSpec, ContainerState, ContainerStatus, DesiredState, SystemAlarm,
 };
 
-use crate::alarm::{self, AlarmKind};
+use crate::alarm::{AlarmKind, Alarms};
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::loopbox;
@@ -304,56 +304,25 @@ impl Runtime {
         &self,
         checked: &Checked<'_>,
         status: &mut ContainerStatus,
-        alarms: &mut Vec<SystemAlarm>,
+        raised: &mut Vec<SystemAlarm>,
     ) {
         let (uid, spec) = (checked.uid, checked.spec);
         let home = self.home(uid);
         let bundle = self.bundle(uid);
-        let now = alarm::now();
+        let mut alarms = Alarms::new(&bundle, &home, uid, spec.alarm_freq, raised);
         match self.quota.enforce(&home, checked.storage_bytes) {
             Ok(Some(usage)) => {
                 status.disk_used = Some(usage.used);
-                let percent = usage.percent();
-                if spec.quota_threshold > 0
-                    && percent >= spec.quota_threshold
-                    && alarm::due(&bundle, AlarmKind::Quota, spec.alarm_freq, now)
-                {
-                    let msg = format!(
-                        "container {uid}: disk usage at {percent}% of its {} MB quota \
-                         (threshold {}%)",
-                        spec.storage, spec.quota_threshold
-                    );
-                    alarms.push(alarm::raise(
-                        &bundle,
-                        &home,
-                        uid,
-                        AlarmKind::Quota,
-                        msg,
-                        now,
-                    ));
+                if let Some(msg) = usage.alarm(uid, spec.storage, spec.quota_threshold) {
+                    alarms.raise(AlarmKind::Quota, msg);
                 }
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(uid, %error, "storage quota"),
         }
-        let cgroup = self.cgroup(uid);
-        if let Some(kills) = oom::kills(&cgroup) {
+        if let Some(kills) = oom::kills(&self.cgroup(uid)) {
             let new = oom::unseen(&bundle, kills);
-            if new > 0 && alarm::due(&bundle, AlarmKind::OutOfMemory, spec.alarm_freq, now) {
-                let msg = format!(
-                    "container {uid}: OUT OF MEMORY !!! ({new} process{} killed at the {} MB \
-                     limit)",
-                    if new == 1 { "" } else { "es" },
-                    spec.memory
-                );
-                alarms.push(alarm::raise(
-                    &bundle,
-                    &home,
-                    uid,
-                    AlarmKind::OutOfMemory,
-                    msg,
-                    now,
-                ));
+            if new > 0 && alarms.raise(AlarmKind::OutOfMemory, oom::alarm(uid, new, spec.memory)) {
                 oom::mark_seen(&bundle, kills);
             }
         }
