@@ -1,6 +1,7 @@
 //! Loopboxes (spec/uwsgi-it.md §3.11) against real runc containers: ext4 images of the home
 //! mounted inside the container only (needs root, `runc`, `e2fsprogs`, util-linux).
 
+#[allow(dead_code)] // each test binary uses its own part of it
 mod support;
 
 use std::fs;
@@ -9,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_model::node::{ContainerSpec, LoopboxSpec};
-use support::{desired, sh, Fixture};
+use support::storage::sh;
+use support::{desired, fixture, Fixture};
 
 /// An ext4 image of `size` (`2M`, …) at `path`, owned by `uid`, holding `hello.txt` = `text`.
 fn image(path: &Path, size: &str, uid: u32, text: &str) {
@@ -35,7 +37,7 @@ impl Fixture {
     /// Whether the container of `uid` has a mount at `<home>/<mountpoint>`.
     fn mounted(&self, uid: u32, mountpoint: &str) -> bool {
         let point = format!(" {}/{mountpoint} ", self.home(uid).display());
-        fs::read_to_string(format!("/proc/{}/mountinfo", self.pid(uid)))
+        fs::read_to_string(format!("/proc/{}/mountinfo", self.init_pid(uid)))
             .expect("mountinfo")
             .lines()
             .any(|line| line.contains(&point))
@@ -43,7 +45,7 @@ impl Fixture {
 
     /// `hello.txt` of the loopbox at `mountpoint`, as the container's user reads it.
     fn hello(&self, uid: u32, mountpoint: &str) -> Option<String> {
-        let (ok, out, _) = self.exec(uid, &format!("cat $HOME/{mountpoint}/hello.txt"));
+        let (ok, out, _) = self.run_as_customer(uid, &format!("cat $HOME/{mountpoint}/hello.txt"));
         ok.then_some(out)
     }
 
@@ -55,11 +57,11 @@ impl Fixture {
 
 #[test]
 fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_images_refused() {
-    let f = Fixture::plain();
+    let f = fixture();
     let uid = 31710;
     let other = 31711;
     let home = f.home(uid);
-    let mut spec = f.spec(uid);
+    let mut spec = f.spec(uid.into());
     // Start without loopboxes to have a home to put images in.
     f.reconcile(&spec);
     image(&home.join("data.img"), "4M", uid, "hello data");
@@ -97,11 +99,11 @@ fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_image
     // Mounted inside, invisible outside; the customer may write to a read-write one.
     assert_eq!(f.hello(uid, "data").as_deref(), Some("hello data"));
     assert!(!home.join("data/hello.txt").exists());
-    let (ok, _, err) = f.exec(uid, "echo mine > $HOME/data/new.txt");
+    let (ok, _, err) = f.run_as_customer(uid, "echo mine > $HOME/data/new.txt");
     assert!(ok, "{err}");
     // Read-only is read-only.
     assert_eq!(f.hello(uid, "mnt/ro").as_deref(), Some("hello ro"));
-    let (ok, _, err) = f.exec(uid, "touch $HOME/mnt/ro/x");
+    let (ok, _, err) = f.run_as_customer(uid, "touch $HOME/mnt/ro/x");
     assert!(!ok);
     assert!(err.contains("Read-only file system"), "{err}");
     // Under 1 MiB: not mounted; through a symlink: never.
@@ -137,16 +139,16 @@ fn loopboxes_mount_inside_the_container_only_ro_honoured_small_and_foreign_image
 
 #[test]
 fn loopboxes_are_unmounted_when_deleted_missing_resized_or_switched_and_remounted_when_valid() {
-    let f = Fixture::plain();
+    let f = fixture();
     let uid = 31712;
     let home = f.home(uid);
-    let mut spec = f.spec(uid);
+    let mut spec = f.spec(uid.into());
     f.reconcile(&spec);
     image(&home.join("data.img"), "2M", uid, "hello data");
     spec.loopboxes = vec![loopbox(1, "data.img", "data", false)];
     f.reconcile(&spec);
     assert!(f.mounted(uid, "data"));
-    let (ok, _, err) = f.exec(uid, "echo kept > $HOME/data/kept.txt && sync");
+    let (ok, _, err) = f.run_as_customer(uid, "echo kept > $HOME/data/kept.txt && sync");
     assert!(ok, "{err}");
 
     // Missing: unmounted; back: mounted again, with what was written in it.
@@ -159,7 +161,7 @@ fn loopboxes_are_unmounted_when_deleted_missing_resized_or_switched_and_remounte
     fs::rename(home.join("away.img"), home.join("data.img")).expect("mv");
     f.reconcile(&spec);
     assert!(f.mounted(uid, "data"));
-    let (ok, kept, _) = f.exec(uid, "cat $HOME/data/kept.txt");
+    let (ok, kept, _) = f.run_as_customer(uid, "cat $HOME/data/kept.txt");
     assert!(ok);
     assert_eq!(kept, "kept\n");
 
@@ -181,7 +183,7 @@ fn loopboxes_are_unmounted_when_deleted_missing_resized_or_switched_and_remounte
     f.reconcile(&spec);
     f.reconcile(&spec);
     assert!(f.mounted(uid, "data"));
-    let (ok, _, _) = f.exec(uid, "touch $HOME/data/x");
+    let (ok, _, _) = f.run_as_customer(uid, "touch $HOME/data/x");
     assert!(!ok, "a read-only loopbox is writable");
 
     // A restarted container has its loopboxes again in the round that restarts it.

@@ -1,39 +1,64 @@
-//! What the storage, alarm and loopbox tests share: a node runtime in a temporary directory
-//! (optionally with its containers root on a loop-mounted btrfs image), container specs, and
-//! running commands inside a container.
-
-#![allow(dead_code)] // each test binary uses its own part
+//! What the node's integration tests share: a runtime under a temporary directory, container
+//! specs on the host distro, waiting.
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 use berth_model::node::{ContainerSpec, DesiredState, DistroSpec, ServerSpec};
-use berth_node::{container_id, NodeConfig, Runtime};
+use berth_node::{NodeConfig, Runtime};
 
-/// A runtime whose files all live in a temporary directory; its containers are stopped (and
-/// the file system mounted as its containers root unmounted) when dropped.
+pub mod storage;
+
+/// The memory limit of the test containers.
+pub const MEMORY_MB: i64 = 96;
+
+/// A node runtime in a temporary directory under /var/tmp, with a customer key; its
+/// containers are stopped when it is dropped.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub config: NodeConfig,
     pub runtime: Runtime,
-    mounted: bool,
+    pub private_pem: String,
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
+        // Leave no container behind, whatever the test did.
         let _ = self.runtime.reconcile(&desired(vec![]));
-        if self.mounted {
-            let _ = Command::new("umount")
-                .arg("--lazy")
-                .arg(&self.config.containers_root)
-                .status();
-        }
     }
 }
 
-fn temp_dir() -> tempfile::TempDir {
+/// Run openssl with `args` (and `input` on its stdin); its stdout.
+pub fn openssl(args: &[&str], input: Option<&str>) -> String {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    if let Some(input) = input {
+        stdin.write_all(input.as_bytes()).expect("write to openssl");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("openssl output");
+    assert!(out.status.success(), "openssl {args:?} failed");
+    String::from_utf8(out.stdout).expect("PEM is text")
+}
+
+/// A runtime with containers under a fresh directory, cgroup parent `berth-test`.
+pub fn fixture() -> Fixture {
+    fixture_in(temp_dir())
+}
+
+/// A fresh directory under /var/tmp, readable by the containers' users.
+pub(crate) fn temp_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("berth-node-test-")
         .tempdir_in("/var/tmp")
@@ -42,9 +67,10 @@ fn temp_dir() -> tempfile::TempDir {
     dir
 }
 
-fn with_runtime(dir: tempfile::TempDir, mounted: bool) -> Fixture {
+/// A runtime with containers under `dir/containers` (which may be a mount point already).
+pub(crate) fn fixture_in(dir: tempfile::TempDir) -> Fixture {
     let subscribe_dir = dir.path().join("subscribe");
-    fs::create_dir_all(&subscribe_dir).expect("subscribe dir");
+    fs::create_dir(&subscribe_dir).expect("subscribe dir");
     let config = NodeConfig {
         containers_root: dir.path().join("containers"),
         bundles_dir: dir.path().join("bundles"),
@@ -54,66 +80,34 @@ fn with_runtime(dir: tempfile::TempDir, mounted: bool) -> Fixture {
         ..NodeConfig::standard()
     };
     let runtime = Runtime::new(config.clone()).expect("runtime");
+    let private_pem = openssl(
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ],
+        None,
+    );
     Fixture {
         dir,
         config,
         runtime,
-        mounted,
+        private_pem,
     }
-}
-
-/// Run a command that must succeed.
-pub fn sh(script: &str) {
-    let status = Command::new("sh")
-        .args(["-c", script])
-        .status()
-        .expect("sh");
-    assert!(status.success(), "{script} failed");
 }
 
 impl Fixture {
-    /// Containers under a plain directory of the temporary file system.
-    pub fn plain() -> Fixture {
-        with_runtime(temp_dir(), false)
-    }
-
-    /// Containers on a btrfs file system of `size_mb` MB: an image file in the temporary
-    /// directory, loop-mounted as the containers root.
-    pub fn on_btrfs(size_mb: u64) -> Fixture {
-        let dir = temp_dir();
-        let image = dir.path().join("btrfs.img");
-        let root = dir.path().join("containers");
-        fs::create_dir(&root).expect("containers root");
-        sh(&format!(
-            "truncate -s {size_mb}M {image} && mkfs.btrfs -q {image} >/dev/null 2>&1 && \
-             mount -o loop {image} {root}",
-            image = image.display(),
-            root = root.display()
-        ));
-        with_runtime(dir, true)
-    }
-
-    /// Containers on a tmpfs mounted as the containers root: a file system without quotas.
-    pub fn on_tmpfs() -> Fixture {
-        let dir = temp_dir();
-        let root = dir.path().join("containers");
-        fs::create_dir(&root).expect("containers root");
-        sh(&format!(
-            "mount -t tmpfs -o size=64m,mode=755 berth-test {}",
-            root.display()
-        ));
-        with_runtime(dir, true)
-    }
-
-    /// A runnable spec for `uid` with the host as its distro.
-    pub fn spec(&self, uid: u32) -> ContainerSpec {
+    /// A runnable container of `uid` on the host distro, hostname `c<uid>`.
+    pub fn spec(&self, uid: i64) -> ContainerSpec {
         ContainerSpec {
-            uid: uid.into(),
+            uid,
             uuid: format!("00000000-0000-0000-0000-0000000{uid}"),
             name: format!("test{uid}"),
             hostname: format!("c{uid}"),
             ip: "10.0.0.2".to_owned(),
-            memory: 64,
+            memory: MEMORY_MB,
             storage: 1000,
             distro: DistroSpec {
                 id: 1,
@@ -124,9 +118,7 @@ impl Fixture {
             ssh_keys_mtime: 1,
             last_reboot: 1,
             customer_uuid: "c".to_owned(),
-            // Only a vassal subscribing would use it.
-            customer_private_key_pem:
-                "-----BEGIN PRIVATE KEY-----\nunused\n-----END PRIVATE KEY-----\n".to_owned(),
+            customer_private_key_pem: self.private_pem.clone(),
             quota_threshold: 90,
             alarm_freq: 60,
             nofollow: false,
@@ -136,46 +128,13 @@ impl Fixture {
         }
     }
 
+    /// The home of `uid`.
     pub fn home(&self, uid: u32) -> PathBuf {
         self.runtime.home(uid)
     }
-
-    /// The container's Emperor log.
-    pub fn emperor_log(&self, uid: u32) -> String {
-        fs::read_to_string(self.home(uid).join("logs/emperor.log")).unwrap_or_default()
-    }
-
-    /// The host pid of the container's init.
-    pub fn pid(&self, uid: u32) -> i64 {
-        let state = self
-            .runtime
-            .state(uid)
-            .expect("runc state")
-            .expect("container");
-        assert!(state.is_running(), "{state:?}");
-        state.pid
-    }
-
-    /// Run `script` with sh inside the container of `uid`, as its user: success, stdout and
-    /// stderr.
-    pub fn exec(&self, uid: u32, script: &str) -> (bool, String, String) {
-        let out = Command::new("runc")
-            .arg("--root")
-            .arg(&self.config.runc_root)
-            .args(["exec", "--user", &format!("{uid}:{uid}")])
-            .arg(container_id(uid))
-            .args(["sh", "-c", script])
-            .output()
-            .expect("runc exec");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
 }
 
-/// A desired state of `containers`.
+/// A desired state holding `containers`.
 pub fn desired(containers: Vec<ContainerSpec>) -> DesiredState {
     DesiredState {
         revision: 1,
@@ -189,5 +148,17 @@ pub fn desired(containers: Vec<ContainerSpec>) -> DesiredState {
         domains: vec![],
         legion_peers: vec![],
         port_mappings: vec![],
+    }
+}
+
+/// Call `f` until it gives something, for at most 30 s.
+pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        sleep(Duration::from_millis(100));
     }
 }
