@@ -11,7 +11,7 @@ use std::process::Command;
 
 use berth_model::node::{ContainerSpec, LoopboxSpec};
 use support::storage::sh;
-use support::{desired, fixture, Fixture};
+use support::{desired, fixture, wait_for, Fixture};
 
 /// An ext4 image of `size` (`2M`, …) at `path`, owned by `uid`, holding `hello.txt` = `text`.
 fn image(path: &Path, size: &str, uid: u32, text: &str) {
@@ -204,10 +204,13 @@ fn loopboxes_are_unmounted_when_deleted_missing_resized_or_switched_and_remounte
     f.reconcile(&spec);
     assert!(f.mounted(uid, "data"));
     let _ = f.runtime.reconcile(&desired(vec![]));
-    let loops = Command::new("losetup")
-        .arg("--list")
-        .output()
-        .expect("losetup");
-    let loops = String::from_utf8_lossy(&loops.stdout).into_owned();
-    assert!(!loops.contains(&home.display().to_string()), "{loops}");
+    // The kernel may finish tearing the mount namespace down a moment after runc returns.
+    wait_for("the loop devices to free themselves", || {
+        let loops = Command::new("losetup")
+            .arg("--list")
+            .output()
+            .expect("losetup");
+        let loops = String::from_utf8_lossy(&loops.stdout).into_owned();
+        (!loops.contains(&home.display().to_string())).then_some(())
+    });
 }
