@@ -396,7 +396,8 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     customer.write("vassals/sslapp.ini", SSL_VASSAL);
     let secure = format!("https://{SSL_DOMAIN}:{}/", https.port());
     let served = wait_for("the ssl-domain vassal", Duration::from_secs(30), || {
-        let response = client.get(&secure).send().ok()?;
+        // A new connection each time: the certificate is chosen at the handshake.
+        let response = router_client(http, https).get(&secure).send().ok()?;
         let certificate = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()?
@@ -412,7 +413,8 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     assert_eq!(
         served,
         customers_certificate.as_ref(),
-        "the router serves the customer's certificate for {SSL_DOMAIN}"
+        "the router serves the customer's certificate for {SSL_DOMAIN}; berth up's log:\n{}",
+        std::fs::read_to_string(support::log_path(&data)).unwrap_or_default()
     );
     // ssl-domain registers the plain HTTP record too.
     let plain = format!("http://{SSL_DOMAIN}:{}/", http.port());

@@ -18,8 +18,9 @@ pub trait ControlPlane {
 }
 
 /// One round of the node loop: fetch the desired state newer than `after`, realise it, report
-/// the containers' states. Returns the revision realised, to give back as the next `after`.
-/// Per-container failures are reported (as `failed` statuses), not returned.
+/// the containers' states and the system alarms raised. Returns the revision realised, to give
+/// back as the next `after`. Per-container failures are reported (as `failed` statuses), not
+/// returned.
 pub fn step(
     control: &impl ControlPlane,
     runtime: &Runtime,
@@ -32,6 +33,7 @@ pub fn step(
     }
     control.report(&NodeReport {
         containers: done.statuses,
+        alarms: done.alarms,
         ..NodeReport::default()
     })?;
     Ok(desired.revision)

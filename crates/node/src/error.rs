@@ -37,6 +37,14 @@ pub enum NodeError {
         /// runc's own message, or why its answer was not understood.
         detail: String,
     },
+    /// A system tool (`btrfs`, `losetup`, `mount`) failed.
+    #[error("{command}: {detail}")]
+    Tool {
+        /// The command line.
+        command: String,
+        /// Its own message, or its exit status.
+        detail: String,
+    },
 }
 
 impl NodeError {

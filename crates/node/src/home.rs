@@ -26,9 +26,13 @@ const LAYOUT: &[(&str, u32)] = &[
 /// The authorized keys file, relative to the home (read by the ssh part of the node).
 pub(crate) const AUTHORIZED_KEYS: &str = ".ssh/authorized_keys";
 
+/// The Emperor's log, relative to the home; the node appends its own messages (alarms,
+/// loopboxes) to it.
+pub(crate) const EMPEROR_LOG: &str = "logs/emperor.log";
+
 /// Run `f` with the file system uid and gid of `uid`; file creation then makes files owned by
 /// the customer, and every access is checked against the customer's permissions.
-fn as_user<T>(uid: u32, f: impl FnOnce() -> T) -> T {
+pub(crate) fn as_user<T>(uid: u32, f: impl FnOnce() -> T) -> T {
     let old_gid = setfsgid(Gid::from_raw(uid));
     let old_uid = setfsuid(Uid::from_raw(uid));
     let result = f();
@@ -123,4 +127,21 @@ pub(crate) fn seed_file(
         return Ok(());
     }
     write_file(home, uid, relative, content, 0o644).map(|_| ())
+}
+
+/// Append `line` (a newline is added) to the Emperor's log as the customer, without following
+/// a symlink the customer may have put in its place: the log is the customer's file.
+pub(crate) fn append_log(home: &Path, uid: u32, line: &str) -> Result<(), NodeError> {
+    let path = home.join(EMPEROR_LOG);
+    as_user(uid, || {
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o644)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(NodeError::io(&path))?;
+        file.write_all(format!("{line}\n").as_bytes())
+            .map_err(NodeError::io(&path))
+    })
 }

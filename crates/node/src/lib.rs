@@ -8,15 +8,26 @@
 //! what it finds on disk and in runc, so after a node restart it adopts the containers that
 //! still run instead of starting them twice.
 //!
+//! Each round it also keeps every running container in line: the home's storage limit and
+//! usage when the containers root is on btrfs (a qgroup-limited subvolume per home), the
+//! system alarms (disk quota threshold, out of memory) for the node report and the
+//! container's `logs/emperor.log`, and its loopboxes (ext4 images of the home mounted in the
+//! container's own mount namespace).
+//!
 //! [`DesiredState`]: berth_model::node::DesiredState
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
+mod alarm;
+mod command;
 mod control;
 pub mod distro;
 mod error;
 mod home;
 mod http_control;
+mod loopbox;
 mod oci;
+mod oom;
+mod quota;
 mod runc;
 mod runtime;
 mod shortcuts;

@@ -4,14 +4,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{ContainerSpec, ContainerState, ContainerStatus, DesiredState};
+use berth_model::node::{
+    ContainerSpec, ContainerState, ContainerStatus, DesiredState, SystemAlarm,
+};
 
+use crate::alarm::{AlarmKind, Alarms};
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
+use crate::loopbox;
 use crate::oci::{self, Mount};
+use crate::oom;
+use crate::quota::Quota;
 use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
 use crate::shortcuts::{PLUGINS_DIR, PLUGIN_ALIASES, SHORTCUTS_INI, SHORTCUTS_PATH};
 use crate::ssh::KeyBook;
@@ -95,6 +102,9 @@ pub struct Reconciliation {
     /// Containers that could not be realised (or stopped), by uid as sent; uid 0 when runc
     /// itself could not list the containers (then nothing was done).
     pub errors: Vec<(i64, NodeError)>,
+    /// System alarms raised this round (quota threshold, out of memory), already appended to
+    /// the containers' `logs/emperor.log`; the node report carries them to the control plane.
+    pub alarms: Vec<SystemAlarm>,
 }
 
 /// Realises containers on this machine with runc.
@@ -103,12 +113,16 @@ pub struct Runtime {
     config: NodeConfig,
     runc: Runc,
     keys: KeyBook,
+    quota: Quota,
+    /// Per container, why each of its loopboxes is not mounted, as last logged.
+    loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
 }
 
 /// A container spec checked to be safe to realise.
 struct Checked<'a> {
     uid: u32,
     memory_bytes: i64,
+    storage_bytes: i64,
     spec: &'a ContainerSpec,
 }
 
@@ -157,10 +171,16 @@ impl Runtime {
                 .map_err(NodeError::io(dir))?;
         }
         let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
+        let quota = Quota::detect(&config.containers_root);
+        if let Quota::Off(why) = &quota {
+            tracing::warn!("storage quotas are off: {why}");
+        }
         Ok(Runtime {
             config,
             runc,
             keys: KeyBook::new(),
+            quota,
+            loopbox_notes: Mutex::default(),
         })
     }
 
@@ -178,6 +198,15 @@ impl Runtime {
     /// The bundle directory of `uid` (`config.json`, `rootfs/`, the recorded `last_reboot`).
     pub fn bundle(&self, uid: u32) -> PathBuf {
         self.config.bundles_dir.join(uid.to_string())
+    }
+
+    /// Whether homes get a storage quota; the reason when they do not (the containers root is
+    /// not on btrfs, or its quotas cannot be enabled).
+    pub fn quota_off_reason(&self) -> Option<&str> {
+        match &self.quota {
+            Quota::Btrfs => None,
+            Quota::Off(why) => Some(why),
+        }
     }
 
     /// What runc says about the container of `uid`; `None` when it has none.
@@ -221,13 +250,15 @@ impl Runtime {
             } else {
                 check(spec).and_then(|checked| {
                     self.converge(&checked, desired, existing.get(&checked.uid))
-                        .map(|changes| (checked.uid, changes))
+                        .map(|changes| (checked, changes))
                 })
             };
             match outcome {
-                Ok((uid, changes)) => {
+                Ok((checked, changes)) => {
                     result.changes.extend(changes);
-                    result.statuses.push(self.status(uid));
+                    let mut status = self.status(checked.uid);
+                    self.upkeep(&checked, &mut status, &mut result.alarms);
+                    result.statuses.push(status);
                 }
                 Err(e) => {
                     tracing::warn!(uid = spec.uid, error = %e, "container not realised");
@@ -242,6 +273,10 @@ impl Runtime {
                 }
             }
         }
+        self.loopbox_notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|uid, _| wanted.contains(uid));
         for (&uid, _) in existing.iter().filter(|(uid, _)| !wanted.contains(uid)) {
             match self.stop(uid) {
                 Ok(()) => result.changes.push(Change::Stopped(uid)),
@@ -277,6 +312,51 @@ impl Runtime {
             changes.push(Change::KeysUpdated(uid));
         }
         Ok(changes)
+    }
+
+    /// What a converged container needs every round besides runc: its storage limit and
+    /// usage (with the quota alarm), the out-of-memory alarm, and its loopboxes.
+    fn upkeep(
+        &self,
+        checked: &Checked<'_>,
+        status: &mut ContainerStatus,
+        raised: &mut Vec<SystemAlarm>,
+    ) {
+        let (uid, spec) = (checked.uid, checked.spec);
+        let home = self.home(uid);
+        let bundle = self.bundle(uid);
+        let mut alarms = Alarms::new(&bundle, &home, uid, spec.alarm_freq, raised);
+        match self.quota.enforce(&home, checked.storage_bytes) {
+            Ok(Some(usage)) => {
+                status.disk_used = Some(usage.used);
+                if let Some(msg) = usage.alarm(uid, spec.storage, spec.quota_threshold) {
+                    alarms.raise(AlarmKind::Quota, msg);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(uid, %error, "storage quota"),
+        }
+        if let Some(kills) = oom::kills(&self.cgroup(uid)) {
+            let new = oom::unseen(&bundle, kills);
+            if new > 0 && alarms.raise(AlarmKind::OutOfMemory, oom::alarm(uid, new, spec.memory)) {
+                oom::mark_seen(&bundle, kills);
+            }
+        }
+        if let Ok(Some(state)) = self.state(uid) {
+            if state.is_running() {
+                let mut notes = self
+                    .loopbox_notes
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let notes = notes.entry(uid).or_default();
+                loopbox::sync(&home, uid, state.pid, &spec.loopboxes, notes);
+            }
+        }
+    }
+
+    /// The cgroup of the container of `uid` (`/berth/30009`).
+    fn cgroup(&self, uid: u32) -> String {
+        format!("/{}/{uid}", self.config.cgroup_parent)
     }
 
     /// The state to report for `uid`.
@@ -331,6 +411,7 @@ impl Runtime {
         let uid = checked.uid;
         let spec = checked.spec;
         let home = self.home(uid);
+        self.quota.create_home(&home)?;
         home::ensure_layout(&home, uid)?;
         home::write_file(
             &home,
@@ -504,7 +585,7 @@ impl Runtime {
                         limit: checked.memory_bytes,
                     },
                 },
-                cgroups_path: format!("/{}/{uid}", self.config.cgroup_parent),
+                cgroups_path: self.cgroup(uid),
                 namespaces: ["pid", "network", "ipc", "uts", "mount"]
                     .into_iter()
                     .map(|kind| oci::Namespace { kind })
@@ -522,6 +603,8 @@ impl Runtime {
         let reboot_path = bundle.join("last_reboot");
         fs::write(&reboot_path, spec.last_reboot.to_string())
             .map_err(NodeError::io(&reboot_path))?;
+        // runc makes the cgroup anew: its OOM kill counter starts from zero.
+        oom::mark_seen(&bundle, 0);
         let id = container_id(uid);
         tracing::info!(uid, "starting container");
         self.runc
@@ -611,6 +694,11 @@ fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
         .checked_mul(1 << 20)
         .filter(|_| spec.memory > 0)
         .ok_or_else(|| invalid(format!("bad memory limit {} MB", spec.memory)))?;
+    let storage_bytes = spec
+        .storage
+        .checked_mul(1 << 20)
+        .filter(|_| spec.storage > 0)
+        .ok_or_else(|| invalid(format!("bad storage {} MB", spec.storage)))?;
     let hostname = &spec.hostname;
     if hostname.is_empty()
         || hostname.len() > 63
@@ -644,6 +732,7 @@ fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
     Ok(Checked {
         uid,
         memory_bytes,
+        storage_bytes,
         spec,
     })
 }

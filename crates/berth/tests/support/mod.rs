@@ -52,6 +52,20 @@ pub fn start_with_node(
     spawn(data, &args)
 }
 
+/// Where `berth up`'s log (its stderr) goes: `<data>.log`, beside the data directory.
+pub fn log_path(data: &std::path::Path) -> std::path::PathBuf {
+    data.with_extension("log")
+}
+
+fn log_file(data: &std::path::Path) -> Stdio {
+    if let Some(parent) = data.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::File::create(log_path(data))
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
+}
+
 fn spawn(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["up", "--data"])
@@ -70,7 +84,7 @@ fn spawn(data: &std::path::Path, extra: &[&str]) -> (Running, Vec<String>) {
         .env_remove("BERTH_DATABASE_URL")
         .env_remove("BERTH_DNS_SERVER")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log_file(data))
         .spawn()
         .expect("berth up starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));

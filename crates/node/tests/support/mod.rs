@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use berth_model::node::{ContainerSpec, DesiredState, DistroSpec, ServerSpec};
 use berth_node::{NodeConfig, Runtime};
 
+pub mod storage;
+
 /// The memory limit of the test containers.
 pub const MEMORY_MB: i64 = 96;
 
@@ -52,11 +54,21 @@ pub fn openssl(args: &[&str], input: Option<&str>) -> String {
 
 /// A runtime with containers under a fresh directory, cgroup parent `berth-test`.
 pub fn fixture() -> Fixture {
+    fixture_in(temp_dir())
+}
+
+/// A fresh directory under /var/tmp, readable by the containers' users.
+pub(crate) fn temp_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("berth-node-test-")
         .tempdir_in("/var/tmp")
         .expect("temp dir");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// A runtime with containers under `dir/containers` (which may be a mount point already).
+pub(crate) fn fixture_in(dir: tempfile::TempDir) -> Fixture {
     let subscribe_dir = dir.path().join("subscribe");
     fs::create_dir(&subscribe_dir).expect("subscribe dir");
     let config = NodeConfig {
