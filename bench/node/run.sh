@@ -13,6 +13,7 @@ MACHINE="$(mktemp -d /var/tmp/berth-bench-node.XXXXXX)"
 DATA="$MACHINE/data"
 RUNC_ROOT="$MACHINE/runc"
 CGROUP="berth-bench-$$"
+chmod 755 "$MACHINE"   # the customers reach their homes through it
 mkdir -p "$DATA"
 
 cleanup() {

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,9 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
         .prefix("berth-node-e2e")
         .tempdir_in("/var/tmp")
         .expect("node directory");
+    // The customers reach their homes through it.
+    std::fs::set_permissions(machine.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
     let runc_root = machine.path().join("runc");
     let node = Node {
         child: Command::new(env!("CARGO_BIN_EXE_berth"))

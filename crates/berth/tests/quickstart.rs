@@ -10,6 +10,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -74,11 +75,15 @@ struct Machine {
 
 impl Machine {
     fn new() -> Machine {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-quickstart")
+            .tempdir_in("/var/tmp")
+            .expect("machine directory outside /tmp");
+        // The customers reach their homes through it, as through /containers' parents.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
         Machine {
-            dir: tempfile::Builder::new()
-                .prefix("berth-quickstart")
-                .tempdir_in("/var/tmp")
-                .expect("machine directory outside /tmp"),
+            dir,
             cgroup_parent: format!("berth-quickstart-{}", std::process::id()),
         }
     }

@@ -165,6 +165,22 @@ impl Runtime {
         for dir in [&config.containers_root, &config.subscribe_dir] {
             fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
         }
+        // Customers reach their homes (and the node works in them as the customer) through
+        // every directory above: each must be searchable by others.
+        for dir in config.containers_root.ancestors() {
+            let mode = fs::metadata(dir)
+                .map_err(NodeError::io(dir))?
+                .permissions()
+                .mode();
+            if mode & 0o001 == 0 {
+                return Err(NodeError::Config(format!(
+                    "the containers' users cannot reach their homes: {} is not searchable by \
+                     others (chmod o+x {})",
+                    dir.display(),
+                    dir.display()
+                )));
+            }
+        }
         for dir in [&config.bundles_dir, &config.runc_root] {
             fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
@@ -549,6 +565,10 @@ impl Runtime {
             "--log-maxsize".to_owned(),
             (100u64 << 20).to_string(),
             "--die-on-term".to_owned(),
+            // Scan vassals/ every second (uWSGI's default: 3 s), so that a vassal file
+            // dropped in answers within the 2 s the platform promises.
+            "--emperor-freq".to_owned(),
+            "1".to_owned(),
         ];
         if spec.nofollow {
             args.push("--emperor-nofollow".to_owned());

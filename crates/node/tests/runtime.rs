@@ -493,3 +493,21 @@ fn a_containers_root_under_a_mounted_directory_is_refused() {
     };
     assert!(Runtime::new(config).is_err());
 }
+
+#[test]
+fn a_containers_root_its_users_cannot_reach_is_refused() {
+    let private = tempfile::Builder::new()
+        .prefix("berth-node-private-")
+        .tempdir_in("/var/tmp")
+        .expect("temp dir");
+    fs::set_permissions(private.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+    let config = NodeConfig {
+        containers_root: private.path().join("containers"),
+        bundles_dir: private.path().join("bundles"),
+        runc_root: private.path().join("runc"),
+        subscribe_dir: private.path().join("subscribe"),
+        ..NodeConfig::standard()
+    };
+    let refused = Runtime::new(config).err().expect("refused").to_string();
+    assert!(refused.contains("not searchable by others"), "{refused}");
+}
