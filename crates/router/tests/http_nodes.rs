@@ -327,3 +327,25 @@ async fn upgrades_pass_through_an_http_node() {
         "{seen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_threads_share_the_port() {
+    let router = start_router(RouterConfig {
+        listener_threads: 3,
+        ..RouterConfig::default()
+    })
+    .await;
+    let (node, _) = hyper_node().await;
+    subscribe_http(&router, "threads.test", node).await;
+    // Each request on a new connection: the kernel spreads them over the three listeners.
+    for _ in 0..30 {
+        let answer = raw(
+            &router,
+            b"GET /len HTTP/1.1\r\nHost: threads.test\r\nConnection: close\r\n\r\n",
+            b"hello",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    assert_eq!(router.stats().await["subscriptions"][0]["requests"], 31);
+}

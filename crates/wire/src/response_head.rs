@@ -113,7 +113,10 @@ impl ResponseHead {
         if len > MAX_HEAD {
             return Err(Http1Error::HeadTooLarge);
         }
-        let status = resp.code.ok_or(Http1Error::Head("no status"))?;
+        let status = resp
+            .code
+            .filter(|c| *c >= 100)
+            .ok_or(Http1Error::Head("no status, or one below 100"))?;
         let http11 = resp.version == Some(1);
         let reason = offset(buf, resp.reason.unwrap_or_default().as_bytes());
         let mut headers = Vec::with_capacity(resp.headers.len());
@@ -214,7 +217,8 @@ mod tests {
 
     #[test]
     fn bad_heads_are_errors() {
-        let bad: [&[u8]; 4] = [
+        let bad: [&[u8]; 5] = [
+            b"HTTP/1.1 099 Low\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
