@@ -4,7 +4,8 @@
 #   - a real uWSGI vassal (C-only `--route-run return:200`, reached over the uwsgi protocol).
 # By default each proxy gets one core (taskset -c 0, one worker/thread/process) and wrk and
 # the backends share the other; MODE=shared gives everything both cores and each proxy two
-# workers. Prints a markdown table: req/s, p99, proxy RSS.
+# workers. Prints a markdown table: req/s, p99, proxy RSS, and the proxy's CPU time per
+# request (user + system, from /proc; steadier than req/s when other work shares the cpus).
 # Then: added p99 latency at half of peak, subscription-to-routable latency and RSS with
 # 10 000 subscribed domains.
 #
@@ -49,6 +50,14 @@ wait_http() { # url host
         sleep 0.1
     done
     echo "no 200 from $1 (Host: $2)"; exit 1
+}
+
+cpu_ticks() { # pid: CPU time (user + system, clock ticks) of the process and its children
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
 }
 
 rss_mb() { # pid: RSS of the process and its children, in MB
@@ -120,21 +129,25 @@ for port in 18081 18082; do wait_http "http://127.0.0.1:$port/" bench-http.local
 
 LAST_RPS=0
 run_wrk() { # label pid url host mode
-    local label=$1 pid=$2 url=$3 host=$4 mode=$5 extra=() out rps p99 bad
+    local label=$1 pid=$2 url=$3 host=$4 mode=$5 extra=() out rps p99 bad t0 t1 cpu
     [ "$mode" = close ] && extra=(-H "Connection: close")
+    t0=$(cpu_ticks "$pid")
     out=$(taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -H "Host: $host" "${extra[@]}" "$url" 2>&1)
+    t1=$(cpu_ticks "$pid")
+    # The proxy's CPU time per request (less sensitive to other load than req/s).
+    cpu=$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '/requests in/ {n=$1} END {printf "%.1f", n ? t * 1e6 / hz / n : 0}' <<<"$out")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     bad=$(awk '/Non-2xx/ {print $NF} /Socket errors/ {sub(/.*errors: /, ""); print}' <<<"$out" | paste -sd' ')
     LAST_RPS=${rps%.*}
-    echo "| $label | $(rss_mb "$pid") | $rps | $p99 | ${bad:-none} |"
+    echo "| $label | $(rss_mb "$pid") | $rps | $p99 | $cpu | ${bad:-none} |"
 }
 
 echo
 echo "## $(date -u +%F) — $MODE: wrk -t1 -c$CONNS -d${DUR}s, proxy ($WORKERS worker(s)) on cpu $PROXY_CPU, wrk + backend on cpu $LOAD_CPU"
 echo
-echo "| proxy / backend / connection / scheme | proxy RSS MB | req/s | p99 | errors |"
-echo "|---|---|---|---|---|"
+echo "| proxy / backend / connection / scheme | proxy RSS MB | req/s | p99 | proxy CPU µs/req | errors |"
+echo "|---|---|---|---|---|---|"
 declare -A PEAK
 for round in $(seq 1 "$REPEAT"); do
   for scheme in http https; do
@@ -166,9 +179,11 @@ paced() { # label url host
     out=$(DELAY_MS=$delay taskset -c $LOAD_CPU wrk -t1 -c$c -d"${DUR}s" --latency -s "$HERE/paced.lua" -H "Host: $3" "$2" 2>&1)
     echo "| $1 | $(awk '/Requests\/sec/ {print $2}' <<<"$out") | $(awk '$1 == "50%" {print $2}' <<<"$out") | $(awk '$1 == "99%" {print $2}' <<<"$out") |"
 }
-paced "direct to the HTTP upstream" http://127.0.0.1:19001/ x
-paced "through berth" http://127.0.0.1:18081/ bench-http.local
-paced "through nginx" http://127.0.0.1:18082/ bench-http.local
+for round in $(seq 1 "$REPEAT"); do
+    paced "direct to the HTTP upstream" http://127.0.0.1:19001/ x
+    paced "through berth" http://127.0.0.1:18081/ bench-http.local
+    paced "through nginx" http://127.0.0.1:18082/ bench-http.local
+done
 
 # --- subscriptions ---------------------------------------------------------------------
 echo

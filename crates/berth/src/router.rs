@@ -53,7 +53,8 @@ pub struct RouterArgs {
     /// Seconds a signed packet's `unix` may differ from the router's clock.
     #[arg(long, env = "BERTH_ROUTER_SIGN_TOLERANCE", default_value_t = 300)]
     sign_tolerance: u64,
-    /// Worker threads (default: one per core).
+    /// Threads serving HTTP and HTTPS, each with its own runtime and listeners (default:
+    /// one per core).
     #[arg(long, env = "BERTH_ROUTER_THREADS")]
     threads: Option<usize>,
 }
@@ -76,6 +77,9 @@ impl RouterArgs {
                 .map(|(url, token)| ControlPlane { url, token }),
             stats: self.stats,
             balancing: self.balancing,
+            listener_threads: self.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
             timeouts: Timeouts {
                 subscription_tolerance: Duration::from_secs(self.subscription_tolerance),
                 sign_tolerance: Duration::from_secs(self.sign_tolerance),
@@ -86,16 +90,13 @@ impl RouterArgs {
 
     /// Run the router until SIGINT or SIGTERM.
     pub fn run(self) -> anyhow::Result<()> {
-        // One thread: a current-thread runtime, without the work-stealing machinery.
-        let mut rt = match self.threads {
-            Some(1) => tokio::runtime::Builder::new_current_thread(),
-            _ => tokio::runtime::Builder::new_multi_thread(),
-        };
-        rt.enable_all();
-        if let Some(n) = self.threads.filter(|n| *n > 1) {
-            rt.worker_threads(n);
-        }
-        let rt = rt.build().context("cannot start the tokio runtime")?;
+        // Thread per core: this thread's current-thread runtime serves subscriptions, stats
+        // and one share of the HTTP(S) listeners; the router runs the other shares on
+        // threads of its own (SO_REUSEPORT), without the work-stealing machinery.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the tokio runtime")?;
         let config = self.config();
         rt.block_on(async move {
             let router = berth_router::Router::bind(config).await?;

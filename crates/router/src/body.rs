@@ -1,18 +1,20 @@
-//! Body wrappers that count bytes per node and domain, and keep in-flight counts and the
-//! HTTP keep-alive pool right.
+//! Response bodies sent to clients: error pages, and node bodies read straight from the
+//! node's connection (by length, chunks or until close), counted as bytes out; a
+//! kept-alive HTTP connection goes back to its node's pool as soon as its body is read.
 
+use std::io;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::SendRequest;
+use berth_wire::{ChunkedDecoder, Framing};
+use bytes::{Buf, Bytes};
+use hyper::body::{Body, Frame, SizeHint};
 
 use crate::node::{Counters, Node};
 use crate::routing_table::Slot;
-use crate::upstream::RequestBody;
+use crate::upstream::NodeConn;
 
 /// One request in flight to a node; the count drops when this does.
 #[derive(Debug)]
@@ -24,6 +26,11 @@ impl InFlight {
         node.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(node)
     }
+
+    /// The node.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.0
+    }
 }
 
 impl Drop for InFlight {
@@ -32,129 +39,205 @@ impl Drop for InFlight {
     }
 }
 
-/// A client's request body on its way to a node, counted as bytes in.
+/// The body of a response to a client.
 #[derive(Debug)]
-pub struct RequestCounter {
-    inner: Incoming,
-    node: Arc<Node>,
-    slot: Arc<Slot>,
+pub enum ResponseBody {
+    /// Nothing (or nothing left).
+    Empty,
+    /// Bytes known in full: an error page, or a node's body that had already arrived.
+    Full(Bytes),
+    /// A node's body still to be read from its connection.
+    Node(NodeBody),
 }
 
-impl RequestCounter {
-    /// Count `inner` against `node` and `slot`, boxed for the upstream client.
-    pub fn boxed(inner: Incoming, node: Arc<Node>, slot: Arc<Slot>) -> RequestBody {
-        RequestBody::new(RequestCounter { inner, node, slot })
+impl ResponseBody {
+    /// A body of `bytes`.
+    pub fn full(bytes: Bytes) -> ResponseBody {
+        if bytes.is_empty() {
+            ResponseBody::Empty
+        } else {
+            ResponseBody::Full(bytes)
+        }
     }
 }
 
-impl Body for RequestCounter {
+impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                let n = data.len() as u64;
-                Counters::add(&this.node.counters.bytes_in, n);
-                Counters::add(&this.slot.counters.bytes_in, n);
-            }
+        match this {
+            ResponseBody::Empty => Poll::Ready(None),
+            ResponseBody::Full(_) => match std::mem::replace(this, ResponseBody::Empty) {
+                ResponseBody::Full(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                _ => Poll::Ready(None),
+            },
+            ResponseBody::Node(n) => n.poll_data(cx).map(|d| d.map(|r| r.map(Frame::data))),
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match self {
+            ResponseBody::Empty => true,
+            ResponseBody::Full(_) => false,
+            ResponseBody::Node(n) => n.conn.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match self {
+            ResponseBody::Empty => SizeHint::with_exact(0),
+            ResponseBody::Full(b) => SizeHint::with_exact(b.len() as u64),
+            ResponseBody::Node(NodeBody {
+                state: State::Length(n),
+                ..
+            }) => SizeHint::with_exact(*n),
+            ResponseBody::Node(_) => SizeHint::default(),
+        }
     }
 }
 
-/// A node's response body on its way to the client: counted as bytes out; when it ends, a
-/// kept-alive HTTP connection goes back to the node's pool.
 #[derive(Debug)]
-pub struct ResponseRelay {
-    inner: Incoming,
-    slot: Arc<Slot>,
-    in_flight: InFlight,
-    reusable: Option<SendRequest<RequestBody>>,
+enum State {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    UntilClose,
 }
 
-impl ResponseRelay {
-    /// Relay `inner`; `reusable` is the HTTP connection to pool once the body is complete.
-    pub fn new(
-        inner: Incoming,
-        slot: Arc<Slot>,
-        in_flight: InFlight,
-        reusable: Option<SendRequest<RequestBody>>,
-    ) -> ResponseRelay {
-        ResponseRelay {
-            inner,
-            slot,
-            in_flight,
-            reusable,
-        }
-    }
-
-    fn finished(&mut self) {
-        if let Some(sender) = self.reusable.take() {
-            self.in_flight.0.http_pool.put(sender);
-        }
-    }
+/// What a node body needs besides its connection.
+#[derive(Debug)]
+pub struct BodyContext {
+    /// The domain, for its counters.
+    pub slot: Arc<Slot>,
+    /// The request's in-flight count (and its node).
+    pub in_flight: InFlight,
+    /// Whether the connection goes back to the node's pool once the body is read.
+    pub reusable: bool,
 }
 
-impl Drop for ResponseRelay {
-    fn drop(&mut self) {
-        // A body hyper knew was empty (Content-Length: 0, HEAD) is never polled.
-        if self.inner.is_end_stream() {
-            self.finished();
-        }
-    }
+/// A node's response body, read from its connection.
+#[derive(Debug)]
+pub struct NodeBody {
+    /// `None` once the body is complete (or failed).
+    conn: Option<NodeConn>,
+    state: State,
+    cx: BodyContext,
 }
 
-impl Body for ResponseRelay {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let n = data.len() as u64;
-                    Counters::add(&this.in_flight.0.counters.bytes_out, n);
-                    Counters::add(&this.slot.counters.bytes_out, n);
-                }
-                if this.inner.is_end_stream() {
-                    this.finished();
-                }
+impl NodeBody {
+    /// The body framed by `framing` that follows a head on `conn`: already complete
+    /// (connection pooled or dropped) when it was empty or all of it had arrived.
+    pub fn start(mut conn: NodeConn, framing: Framing, cx: BodyContext) -> ResponseBody {
+        let state = match framing {
+            Framing::Empty => State::Length(0),
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::Chunked(ChunkedDecoder::default()),
+            Framing::UntilClose => State::UntilClose,
+        };
+        if let State::Length(n) = state {
+            if conn.input.len() as u64 >= n {
+                // usize: at most the buffered length.
+                let data = conn.input.split_to(n as usize).freeze();
+                let mut body = NodeBody {
+                    conn: Some(conn),
+                    state: State::Length(0),
+                    cx,
+                };
+                body.count(data.len());
+                body.finish();
+                return ResponseBody::full(data);
             }
-            Poll::Ready(None) => this.finished(),
-            Poll::Ready(Some(Err(_))) => {
-                this.reusable = None;
-                Counters::add(&this.in_flight.0.counters.errors, 1);
-                Counters::add(&this.slot.counters.errors, 1);
-            }
-            Poll::Pending => {}
         }
-        polled
+        ResponseBody::Node(NodeBody {
+            conn: Some(conn),
+            state,
+            cx,
+        })
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+    fn count(&self, n: usize) {
+        let n = n as u64;
+        Counters::add(&self.cx.in_flight.node().counters.bytes_out, n);
+        Counters::add(&self.cx.slot.counters.bytes_out, n);
     }
 
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+    /// The body is complete: pool the connection if it may carry another request.
+    fn finish(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.cx.reusable && conn.input.is_empty() {
+                self.cx.in_flight.node().http_pool.put(conn);
+            }
+        }
+    }
+
+    fn fail(&mut self, e: io::Error) -> Poll<Option<io::Result<Bytes>>> {
+        self.conn = None;
+        Counters::add(&self.cx.in_flight.node().counters.errors, 1);
+        Counters::add(&self.cx.slot.counters.errors, 1);
+        Poll::Ready(Some(Err(e)))
+    }
+
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let data = match &mut self.state {
+                State::Length(0) => {
+                    self.finish();
+                    return Poll::Ready(None);
+                }
+                State::Length(left) if !conn.input.is_empty() => {
+                    let n = (*left).min(conn.input.len() as u64);
+                    *left -= n;
+                    // usize: at most the buffered length.
+                    Some(conn.input.split_to(n as usize).freeze())
+                }
+                State::Chunked(dec) if !conn.input.is_empty() => {
+                    let d = match dec.decode(&conn.input) {
+                        Ok(d) => d,
+                        Err(e) => return self.fail(io::Error::new(io::ErrorKind::InvalidData, e)),
+                    };
+                    conn.input.advance(d.consumed - d.data_len);
+                    if d.data_len > 0 {
+                        Some(conn.input.split_to(d.data_len).freeze())
+                    } else if dec.is_done() {
+                        self.finish();
+                        return Poll::Ready(None);
+                    } else if d.consumed > 0 {
+                        continue;
+                    } else {
+                        None
+                    }
+                }
+                State::UntilClose if !conn.input.is_empty() => Some(conn.input.split().freeze()),
+                _ => None,
+            };
+            if let Some(data) = data {
+                self.count(data.len());
+                if matches!(self.state, State::Length(0)) {
+                    self.finish();
+                }
+                return Poll::Ready(Some(Ok(data)));
+            }
+            match ready!(conn.poll_fill(cx)) {
+                Ok(0) if matches!(self.state, State::UntilClose) => {
+                    self.conn = None;
+                    return Poll::Ready(None);
+                }
+                Ok(0) => {
+                    return self.fail(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the node closed the connection in the middle of a body",
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => return self.fail(e),
+            }
+        }
     }
 }

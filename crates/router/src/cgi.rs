@@ -14,6 +14,8 @@ use crate::tls::TlsInfo;
 pub struct Connection<'a> {
     /// The client's address.
     pub remote: SocketAddr,
+    /// The client's IP as text.
+    pub remote_ip: &'a str,
     /// The port of the listener.
     pub server_port: u16,
     /// TLS facts, on an HTTPS listener.
@@ -80,7 +82,7 @@ pub fn uwsgi_packet(
             }
         }
     }
-    v.push(b"REMOTE_ADDR", conn.remote.ip().to_string().as_bytes())?
+    v.push(b"REMOTE_ADDR", conn.remote_ip.as_bytes())?
         .push(b"REMOTE_PORT", conn.remote.port().to_string().as_bytes())?;
     if !parts.headers.contains_key(http::header::HOST) {
         v.push(b"HTTP_HOST", host.as_bytes())?;
@@ -117,6 +119,7 @@ mod tests {
         let (parts, ()) = req.into_parts();
         let conn = Connection {
             remote: ([10, 0, 0, 1], 5555).into(),
+            remote_ip: "10.0.0.1",
             server_port: 443,
             tls,
             client_cert_applies: true,

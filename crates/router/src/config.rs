@@ -78,6 +78,11 @@ pub struct RouterConfig {
     pub balancing: Balancing,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Threads serving the HTTP and HTTPS listeners. With N > 1 the router runs N - 1
+    /// threads of its own, each with a single-threaded runtime and its own
+    /// `SO_REUSEPORT` listeners (the kernel spreads connections over them), besides the
+    /// caller's runtime; 0 or 1: the caller's runtime only.
+    pub listener_threads: usize,
 }
 
 impl RouterConfig {

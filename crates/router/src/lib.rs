@@ -18,12 +18,17 @@ mod body;
 mod cgi;
 pub mod config;
 mod domain_keys;
+mod exchange;
+mod hop_by_hop;
 mod host;
 mod listener;
 mod node;
 mod pem_source;
 mod proxy;
 mod replay;
+mod request_head;
+mod response;
+mod reuseport;
 mod routing_table;
 mod stats;
 mod subscription;
@@ -88,6 +93,8 @@ pub struct Router {
     addrs: BoundAddrs,
     http: Option<TcpListener>,
     https: Option<(TcpListener, TlsAcceptor)>,
+    /// The listeners of the router's own listener threads, one entry per thread.
+    workers: Vec<WorkerListeners>,
     udp: Option<UdpSocket>,
     unix: Option<UnixDatagram>,
     stats: Option<TcpListener>,
@@ -95,18 +102,74 @@ pub struct Router {
     subs: Arc<Subscriptions>,
 }
 
+/// The HTTP and HTTPS listeners of one listener thread (not yet registered with a
+/// runtime: the thread's own runtime takes them).
+#[derive(Debug, Default)]
+struct WorkerListeners {
+    http: Option<std::net::TcpListener>,
+    https: Option<std::net::TcpListener>,
+}
+
+/// A listener on `addr`; with `threads` > 1, a group of `SO_REUSEPORT` listeners: the
+/// first for the caller's runtime, the others for the listener threads.
 async fn tcp(
     what: &'static str,
     addr: SocketAddr,
-) -> Result<(TcpListener, SocketAddr), RouterError> {
+    threads: usize,
+) -> Result<(TcpListener, SocketAddr, Vec<std::net::TcpListener>), RouterError> {
     let bind_err = |source| RouterError::Bind {
         what,
         addr: addr.to_string(),
         source,
     };
-    let l = TcpListener::bind(addr).await.map_err(bind_err)?;
+    let (l, rest) = if threads > 1 {
+        let mut group = reuseport::group(addr, threads).map_err(bind_err)?;
+        let first = group.remove(0);
+        (TcpListener::from_std(first).map_err(bind_err)?, group)
+    } else {
+        (TcpListener::bind(addr).await.map_err(bind_err)?, Vec::new())
+    };
     let local = l.local_addr().map_err(bind_err)?;
-    Ok((l, local))
+    Ok((l, local, rest))
+}
+
+/// Serve the listeners of one listener thread on a runtime of its own until `stop`.
+fn serve_worker(
+    listeners: WorkerListeners,
+    proxy: Arc<Proxy>,
+    acceptor: Option<TlsAcceptor>,
+    stop: watch::Receiver<bool>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start a listener thread's runtime");
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(l) = listeners.http {
+            match TcpListener::from_std(l) {
+                Ok(l) => {
+                    tasks.spawn(listener::serve_http(l, proxy.clone(), stop.clone()));
+                }
+                Err(e) => tracing::warn!(error = %e, "HTTP listener thread cannot listen"),
+            }
+        }
+        if let (Some(l), Some(acceptor)) = (listeners.https, acceptor) {
+            match TcpListener::from_std(l) {
+                Ok(l) => {
+                    tasks.spawn(listener::serve_https(l, proxy, acceptor, stop));
+                }
+                Err(e) => tracing::warn!(error = %e, "HTTPS listener thread cannot listen"),
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    });
 }
 
 impl Router {
@@ -129,9 +192,15 @@ impl Router {
             counters: SubscriptionCounters::default(),
         });
         let mut addrs = BoundAddrs::default();
+        let threads = config.listener_threads.max(1);
+        let mut workers: Vec<WorkerListeners> =
+            (1..threads).map(|_| WorkerListeners::default()).collect();
         let http = match config.http {
             Some(a) => {
-                let (l, local) = tcp("HTTP listener", a).await?;
+                let (l, local, rest) = tcp("HTTP listener", a, threads).await?;
+                for (w, l) in workers.iter_mut().zip(rest) {
+                    w.http = Some(l);
+                }
                 addrs.http = Some(local);
                 Some(l)
             }
@@ -140,7 +209,10 @@ impl Router {
         let https = match &config.https {
             Some(h) => {
                 let default = tls::default_config(&h.cert, &h.key)?;
-                let (l, local) = tcp("HTTPS listener", h.addr).await?;
+                let (l, local, rest) = tcp("HTTPS listener", h.addr, threads).await?;
+                for (w, l) in workers.iter_mut().zip(rest) {
+                    w.https = Some(l);
+                }
                 addrs.https = Some(local);
                 let acceptor =
                     TlsAcceptor::new(default, table.clone(), config.timeouts.tls_handshake);
@@ -176,7 +248,7 @@ impl Router {
         };
         let stats = match config.stats {
             Some(a) => {
-                let (l, local) = tcp("stats listener", a).await?;
+                let (l, local, _) = tcp("stats listener", a, 1).await?;
                 addrs.stats = Some(local);
                 Some(l)
             }
@@ -187,6 +259,7 @@ impl Router {
             addrs,
             http,
             https,
+            workers,
             udp,
             unix,
             stats,
@@ -204,6 +277,18 @@ impl Router {
     /// (up to 10 s) and remove the unix subscription socket.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), RouterError> {
         let (stop_tx, stop) = watch::channel(false);
+        let acceptor = self.https.as_ref().map(|(_, a)| a.clone());
+        let mut threads = Vec::new();
+        for (i, listeners) in self.workers.into_iter().enumerate() {
+            let (proxy, acceptor, stop) = (self.proxy.clone(), acceptor.clone(), stop.clone());
+            match std::thread::Builder::new()
+                .name(format!("router-{}", i + 1))
+                .spawn(move || serve_worker(listeners, proxy, acceptor, stop))
+            {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::warn!(error = %e, "cannot start a listener thread"),
+            }
+        }
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(l) = self.http {
             tasks.spawn(listener::serve_http(l, self.proxy.clone(), stop.clone()));
@@ -244,6 +329,9 @@ impl Router {
         tracing::info!("router shutting down");
         let _ = stop_tx.send(true);
         while tasks.join_next().await.is_some() {}
+        for t in threads {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
         if let Some(p) = &self.addrs.subscription_unix {
             let _ = std::fs::remove_file(p);
         }

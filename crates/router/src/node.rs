@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::upstream::HttpPool;
+use crate::upstream::IdleConns;
 
 /// Where and how a node is reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub struct Node {
     /// Traffic counters.
     pub counters: Counters,
     /// Idle keep-alive connections of an HTTP node.
-    pub http_pool: HttpPool,
+    pub http_pool: IdleConns,
 }
 
 impl Node {
@@ -109,7 +109,7 @@ impl Node {
             wrr_credit: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             counters: Counters::default(),
-            http_pool: HttpPool::default(),
+            http_pool: IdleConns::default(),
         }
     }
 

@@ -7,25 +7,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
 
-use crate::body::{InFlight, RequestCounter, ResponseRelay};
+pub use crate::body::ResponseBody;
+use crate::body::{BodyContext, InFlight, NodeBody};
 use crate::cgi;
 use crate::config::Timeouts;
+use crate::exchange::{self, Answer, BodyFraming, ExchangeError, RequestBody};
 use crate::host::routing_key;
 use crate::node::{Counters, Node, Target};
+use crate::request_head::{self, Forwarding};
+use crate::response;
 use crate::routing_table::{RoutingTable, Slot};
 use crate::tls::{ClientAuth, TlsInfo};
-use crate::upstream::{self, RequestBody, UpstreamStream, UwsgiStream};
-
-/// The body type of responses to clients.
-pub type ResponseBody = BoxBody<Bytes, hyper::Error>;
+use crate::upstream::{self, NodeConn};
 
 /// Retries after a failed connect (so at most 1 + this many nodes are tried).
 pub const MAX_RETRIES: usize = 3;
@@ -50,15 +49,14 @@ pub struct ClientConn {
     pub server_port: u16,
     /// TLS facts on an HTTPS listener.
     pub tls: Option<TlsInfo>,
-    /// The client IP as a header value (for `X-Forwarded-For`), made once per connection.
-    pub remote_ip: HeaderValue,
+    /// The client IP as text (`X-Forwarded-For`, `REMOTE_ADDR`), made once per connection.
+    pub remote_ip: String,
 }
 
 impl ClientConn {
     /// The facts of a connection from `remote` to a listener on `server_port`.
     pub fn new(remote: SocketAddr, server_port: u16, tls: Option<TlsInfo>) -> ClientConn {
-        let remote_ip = HeaderValue::from_str(&remote.ip().to_string())
-            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        let remote_ip = remote.ip().to_string();
         ClientConn {
             remote,
             server_port,
@@ -66,12 +64,6 @@ impl ClientConn {
             remote_ip,
         }
     }
-}
-
-/// A connection to the chosen node, ready for the request.
-enum Connected {
-    Uwsgi(UpstreamStream),
-    Http(SendRequest<RequestBody>),
 }
 
 fn escape(text: &str) -> String {
@@ -90,11 +82,7 @@ pub fn page(status: StatusCode, message: &str) -> Response<ResponseBody> {
         code = status.as_u16(),
         msg = escape(message),
     );
-    let mut resp = Response::new(
-        Full::new(Bytes::from(html))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
+    let mut resp = Response::new(ResponseBody::full(Bytes::from(html)));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -103,55 +91,23 @@ pub fn page(status: StatusCode, message: &str) -> Response<ResponseBody> {
     resp
 }
 
-const HOP_BY_HOP: [HeaderName; 6] = [
-    header::CONNECTION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::PROXY_AUTHORIZATION,
-];
-
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    const OTHERS: [&str; 2] = ["keep-alive", "proxy-connection"];
-    let present = HOP_BY_HOP.iter().any(|h| headers.contains_key(h))
-        || OTHERS.iter().any(|h| headers.contains_key(*h));
-    if !present {
-        return;
-    }
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in listed.iter().chain(HOP_BY_HOP.iter()) {
-        headers.remove(name);
-    }
-    for name in OTHERS {
-        headers.remove(name);
-    }
+/// A connection to the chosen node, and whether it came from the node's idle pool.
+struct Connected {
+    conn: NodeConn,
+    pooled: bool,
 }
 
 async fn open(node: &Node, timeouts: &Timeouts) -> std::io::Result<Connected> {
-    match &node.target {
-        Target::Http(_) => {
-            while let Some(mut sender) = node.http_pool.take() {
-                if sender.ready().await.is_ok() {
-                    return Ok(Connected::Http(sender));
-                }
-            }
-            let stream = upstream::connect(&node.target, timeouts.upstream_connect).await?;
-            let sender = upstream::handshake(stream)
-                .await
-                .map_err(std::io::Error::other)?;
-            Ok(Connected::Http(sender))
+    if let Target::Http(_) = node.target {
+        if let Some(conn) = node.http_pool.take() {
+            return Ok(Connected { conn, pooled: true });
         }
-        target => Ok(Connected::Uwsgi(
-            upstream::connect(target, timeouts.upstream_connect).await?,
-        )),
     }
+    let stream = upstream::connect(&node.target, timeouts.upstream_connect).await?;
+    Ok(Connected {
+        conn: NodeConn::new(stream),
+        pooled: false,
+    })
 }
 
 impl Proxy {
@@ -236,91 +192,68 @@ impl Proxy {
             req.version() == Version::HTTP_11 && req.headers().contains_key(header::UPGRADE);
         let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut req));
         let (parts, body) = req.into_parts();
-        let body = RequestCounter::boxed(body, node.clone(), slot.clone());
+        let framing = BodyFraming::of(&body, parts.headers.contains_key(header::CONTENT_LENGTH));
+        let mut body = RequestBody::new(body, framing, node.clone(), slot.clone());
+        let Connected {
+            conn: mut node_conn,
+            pooled,
+        } = connected;
+        let http_node = matches!(node.target, Target::Http(_));
 
-        let (sender, upstream_req, reusable) = match connected {
-            Connected::Uwsgi(stream) => {
-                let c = cgi::Connection {
-                    remote: conn.remote,
-                    server_port: conn.server_port,
-                    tls: conn.tls.as_ref(),
-                    client_cert_applies: cert_verified_here,
-                };
-                let packet =
-                    match cgi::uwsgi_packet(&parts, &host, c, node.modifier1, node.modifier2) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            tracing::info!(error = %e, "request vars too large for uwsgi");
-                            return page(
-                                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                                "The request headers do not fit a uwsgi packet (64 KiB).",
-                            );
-                        }
-                    };
-                let sender = match upstream::handshake(UwsgiStream::new(stream, packet)).await {
-                    Ok(s) => s,
-                    Err(e) => return self.upstream_failed(&slot, &node, &e.to_string()),
-                };
-                let mut r = Request::new(body);
-                *r.method_mut() = parts.method.clone();
-                let h = r.headers_mut();
-                h.insert(header::HOST, HeaderValue::from_static("uwsgi"));
-                for name in [header::CONTENT_LENGTH, header::TRANSFER_ENCODING] {
-                    if let Some(v) = parts.headers.get(&name) {
-                        h.insert(name, v.clone());
-                    }
+        node_conn.output.clear();
+        if http_node {
+            let f = Forwarding {
+                host: &host,
+                client_ip: &conn.remote_ip,
+                https: conn.tls.is_some(),
+                upgrade: if wants_upgrade {
+                    parts.headers.get(header::UPGRADE)
+                } else {
+                    None
+                },
+                body: framing,
+            };
+            request_head::write(&mut node_conn.output, &parts, f);
+        } else {
+            let c = cgi::Connection {
+                remote: conn.remote,
+                remote_ip: &conn.remote_ip,
+                server_port: conn.server_port,
+                tls: conn.tls.as_ref(),
+                client_cert_applies: cert_verified_here,
+            };
+            match cgi::uwsgi_packet(&parts, &host, c, node.modifier1, node.modifier2) {
+                Ok(p) => node_conn.output = p,
+                Err(e) => {
+                    tracing::info!(error = %e, "request vars too large for uwsgi");
+                    return page(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "The request headers do not fit a uwsgi packet (64 KiB).",
+                    );
                 }
-                if wants_upgrade {
-                    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-                    if let Some(v) = parts.headers.get(header::UPGRADE) {
-                        h.insert(header::UPGRADE, v.clone());
-                    }
-                }
-                (sender, r, false)
             }
-            Connected::Http(sender) => {
-                let mut r = Request::from_parts(parts, body);
-                *r.version_mut() = Version::HTTP_11;
-                // Origin form: the path and query only (h2 and absolute-form requests carry
-                // scheme and authority too).
-                if r.uri().scheme().is_some() || r.uri().authority().is_some() {
-                    let mut uri = http::uri::Parts::default();
-                    uri.path_and_query = r.uri().path_and_query().cloned();
-                    if let Ok(u) = http::Uri::from_parts(uri) {
-                        *r.uri_mut() = u;
-                    }
-                }
-                let upgrade = r.headers().get(header::UPGRADE).cloned();
-                strip_hop_by_hop(r.headers_mut());
-                let h = r.headers_mut();
-                if let (true, Some(u)) = (wants_upgrade, upgrade) {
-                    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-                    h.insert(header::UPGRADE, u);
-                }
-                if !h.contains_key(header::HOST) {
-                    if let Ok(v) = HeaderValue::from_str(&host) {
-                        h.insert(header::HOST, v);
-                    }
-                }
-                h.append("x-forwarded-for", conn.remote_ip.clone());
-                h.insert(
-                    "x-forwarded-proto",
-                    HeaderValue::from_static(if conn.tls.is_some() { "https" } else { "http" }),
-                );
-                (sender, r, !wants_upgrade)
-            }
-        };
+        }
 
-        let mut sender = sender;
-        let sent = tokio::time::timeout(
-            self.timeouts.upstream_response,
-            sender.send_request(upstream_req),
-        )
-        .await;
-        let mut resp = match sent {
-            Ok(Ok(resp)) => resp,
-            Ok(Err(e)) => return self.upstream_failed(&slot, &node, &e.to_string()),
-            Err(_) => {
+        let head_request = parts.method == http::Method::HEAD;
+        let mut answered = self.exchange(&mut node_conn, &mut body, head_request).await;
+        if pooled && framing == BodyFraming::Empty {
+            if let Err(Some(ExchangeError::Closed { read: 0 })) = answered {
+                // A kept-alive connection the node closed meanwhile: nothing was sent
+                // that cannot be sent again, so once more on a fresh connection.
+                let output = std::mem::take(&mut node_conn.output);
+                match upstream::connect(&node.target, self.timeouts.upstream_connect).await {
+                    Ok(stream) => {
+                        node_conn = NodeConn::new(stream);
+                        node_conn.output = output;
+                        answered = self.exchange(&mut node_conn, &mut body, head_request).await;
+                    }
+                    Err(e) => answered = Err(Some(e.into())),
+                }
+            }
+        }
+        let answer = match answered {
+            Ok(a) => a,
+            Err(None) => {
                 Counters::add(&node.counters.errors, 1);
                 Counters::add(&slot.counters.errors, 1);
                 return page(
@@ -328,39 +261,69 @@ impl Proxy {
                     "The site did not answer in time.",
                 );
             }
+            Err(Some(e)) => return self.upstream_failed(&slot, &node, &e.to_string()),
         };
 
-        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if answer.head.status == 101 {
             if let Some(client_upgrade) = client_upgrade {
-                let upstream_upgrade = hyper::upgrade::on(&mut resp);
+                let resp = match response::from_answer(&answer, true) {
+                    Ok(r) => r,
+                    Err(e) => return self.upstream_failed(&slot, &node, &e),
+                };
                 tokio::spawn(async move {
                     let _in_flight = in_flight;
-                    match tokio::try_join!(client_upgrade, upstream_upgrade) {
-                        Ok((client, upstream)) => {
+                    match client_upgrade.await {
+                        Ok(client) => {
                             let mut client = TokioIo::new(client);
-                            let mut upstream = TokioIo::new(upstream);
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                            let mut node_conn = node_conn;
+                            if client.write_all(&node_conn.input).await.is_ok() {
+                                let _ = tokio::io::copy_bidirectional(
+                                    &mut client,
+                                    &mut node_conn.stream,
+                                )
+                                .await;
+                            }
                         }
                         Err(e) => tracing::debug!(error = %e, "upgrade failed"),
                     }
                 });
-                let (parts, _) = resp.into_parts();
-                return Response::from_parts(
-                    parts,
-                    http_body_util::Empty::new()
-                        .map_err(|never| match never {})
-                        .boxed(),
-                );
+                return resp;
             }
         }
 
-        let (mut parts, body) = resp.into_parts();
-        strip_hop_by_hop(&mut parts.headers);
-        let reusable = if reusable { Some(sender) } else { None };
-        Response::from_parts(
-            parts,
-            BoxBody::new(ResponseRelay::new(body, slot, in_flight, reusable)),
+        let framing = answer.head.framing;
+        let cx = BodyContext {
+            slot: slot.clone(),
+            in_flight,
+            reusable: http_node && answer.head.keep_alive && answer.body_sent,
+        };
+        match response::from_answer(&answer, false) {
+            Ok(mut resp) => {
+                *resp.body_mut() = NodeBody::start(node_conn, framing, cx);
+                resp
+            }
+            Err(e) => self.upstream_failed(&slot, &node, &e),
+        }
+    }
+
+    /// Send the request and read the response head within the response timeout: `None`
+    /// when the time ran out.
+    async fn exchange(
+        &self,
+        conn: &mut NodeConn,
+        body: &mut RequestBody,
+        head_request: bool,
+    ) -> Result<Answer, Option<ExchangeError>> {
+        match tokio::time::timeout(
+            self.timeouts.upstream_response,
+            exchange::exchange(conn, body, head_request),
         )
+        .await
+        {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(e)) => Err(Some(e)),
+            Err(_) => Err(None),
+        }
     }
 
     fn upstream_failed(&self, slot: &Slot, node: &Node, error: &str) -> Response<ResponseBody> {

@@ -1,23 +1,17 @@
-//! Talking to nodes: connecting, the uwsgi protocol (vars, then the raw HTTP response),
-//! and plain HTTP with kept-alive connections.
+//! Connections to nodes: connecting over TCP or a unix socket, reading into a buffer, and
+//! the idle kept-alive connections of HTTP nodes.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::node::Target;
-
-/// The body type of requests sent to nodes.
-pub type RequestBody = BoxBody<Bytes, hyper::Error>;
 
 /// A stream to a node, over TCP or a unix socket.
 #[derive(Debug)]
@@ -82,154 +76,79 @@ impl AsyncWrite for UpstreamStream {
     }
 }
 
-const HEAD_END: &[u8; 4] = b"\r\n\r\n";
-
+/// A connection to a node: the stream, what was read from it and not used yet, and the
+/// bytes of the request being written.
 #[derive(Debug)]
-enum UwsgiState {
-    /// Swallowing the HTTP/1.1 request head hyper writes; `matched` bytes of `\r\n\r\n` seen.
-    Head { matched: usize },
-    /// Writing the uwsgi packet (header + vars) in place of that head.
-    Packet { pos: usize },
-    /// Passing the request body through.
-    Body,
+pub struct NodeConn {
+    /// The stream.
+    pub stream: UpstreamStream,
+    /// Bytes read from the node and not used yet.
+    pub input: BytesMut,
+    /// The request bytes to write (reused from request to request on a kept-alive
+    /// connection).
+    pub output: Vec<u8>,
 }
 
-/// A node stream dressed so that hyper's HTTP/1 client can drive a uwsgi request: the
-/// request head hyper writes is replaced by the uwsgi packet, the body that follows is
-/// passed through as is (identity with Content-Length, chunked otherwise, exactly what
-/// uWSGI's `http-chunked-input` forwards), and the node's raw HTTP response is read back by
-/// hyper's parser: status, headers, then a body framed by length, chunks or EOF.
-#[derive(Debug)]
-pub struct UwsgiStream {
-    inner: UpstreamStream,
-    packet: Vec<u8>,
-    state: UwsgiState,
-}
+/// How much is read from a node at once.
+const READ_CHUNK: usize = 16 * 1024;
 
-impl UwsgiStream {
-    /// Wrap `inner`; `packet` is the uwsgi header and vars to send first.
-    pub fn new(inner: UpstreamStream, packet: Vec<u8>) -> UwsgiStream {
-        UwsgiStream {
-            inner,
-            packet,
-            state: UwsgiState::Head { matched: 0 },
+impl NodeConn {
+    /// A fresh connection over `stream`.
+    pub fn new(stream: UpstreamStream) -> NodeConn {
+        NodeConn {
+            stream,
+            input: BytesMut::with_capacity(READ_CHUNK),
+            output: Vec::with_capacity(1024),
         }
     }
 
-    fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while let UwsgiState::Packet { pos } = self.state {
-            if pos >= self.packet.len() {
-                self.state = UwsgiState::Body;
-                self.packet = Vec::new();
-                break;
-            }
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.packet[pos..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.state = UwsgiState::Packet { pos: pos + n };
+    /// Read more from the node into `input`; `Ok(0)` at the end of the stream.
+    pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
+            self.input.reserve(READ_CHUNK);
         }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncRead for UwsgiStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for UwsgiStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if let UwsgiState::Head { mut matched } = this.state {
-            for (i, b) in buf.iter().enumerate() {
-                matched = if *b == HEAD_END[matched] {
-                    matched + 1
-                } else if *b == HEAD_END[0] {
-                    1
-                } else {
-                    0
-                };
-                if matched == HEAD_END.len() {
-                    this.state = UwsgiState::Packet { pos: 0 };
-                    return Poll::Ready(Ok(i + 1));
-                }
-            }
-            this.state = UwsgiState::Head { matched };
-            return Poll::Ready(Ok(buf.len()));
-        }
-        ready!(this.poll_packet(cx))?;
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.input)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        ready!(this.poll_packet(cx))?;
-        Pin::new(&mut this.inner).poll_flush(cx)
+    /// Whether an idle connection can take a request: the node has not closed it and
+    /// sent nothing unasked (a read that would block; tokio skips the syscall when the
+    /// socket is known not to be readable).
+    fn is_reusable(&self) -> bool {
+        let mut probe = [0u8; 1];
+        let read = match &self.stream {
+            UpstreamStream::Tcp(s) => s.try_read(&mut probe),
+            UpstreamStream::Unix(s) => s.try_read(&mut probe),
+        };
+        self.input.is_empty() && matches!(read, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        ready!(this.poll_packet(cx))?;
-        Pin::new(&mut this.inner).poll_shutdown(cx)
-    }
-}
-
-/// Start an HTTP/1 client connection over `io`, driven by a spawned task; upgrades
-/// (websockets) are let through.
-pub async fn handshake<T>(io: T) -> Result<SendRequest<RequestBody>, hyper::Error>
-where
-    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::Builder::new()
-        .handshake(TokioIo::new(io))
-        .await?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.with_upgrades().await {
-            tracing::debug!(error = %e, "upstream connection ended with an error");
-        }
-    });
-    Ok(sender)
 }
 
 /// Idle kept-alive connections to an HTTP node.
 #[derive(Debug, Default)]
-pub struct HttpPool {
-    idle: Mutex<Vec<SendRequest<RequestBody>>>,
+pub struct IdleConns {
+    idle: Mutex<Vec<NodeConn>>,
 }
 
 /// Most idle connections kept per HTTP node.
 const POOL_MAX_IDLE: usize = 64;
 
-impl HttpPool {
-    /// An idle connection that is still open, if any (the caller awaits its readiness).
-    pub fn take(&self) -> Option<SendRequest<RequestBody>> {
+impl IdleConns {
+    /// An idle connection that is still usable, if any.
+    pub fn take(&self) -> Option<NodeConn> {
         let mut idle = self.idle.lock().ok()?;
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
+        while let Some(conn) = idle.pop() {
+            if conn.is_reusable() {
+                return Some(conn);
             }
         }
         None
     }
 
     /// Give back a connection whose response is complete.
-    pub fn put(&self, sender: SendRequest<RequestBody>) {
-        if sender.is_closed() {
-            return;
-        }
+    pub fn put(&self, conn: NodeConn) {
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < POOL_MAX_IDLE {
-                idle.push(sender);
+                idle.push(conn);
             }
         }
     }
@@ -245,20 +164,26 @@ impl HttpPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     #[tokio::test]
-    async fn head_is_replaced_by_the_packet() {
-        let (a, mut b) = UnixStream::pair().expect("pair");
-        let mut s = UwsgiStream::new(UpstreamStream::Unix(a), b"PKT".to_vec());
-        s.write_all(b"POST / HTTP/1.1\r\nhost: x\r")
-            .await
-            .expect("w");
-        s.write_all(b"\n\r\nbody").await.expect("w");
-        s.flush().await.expect("flush");
-        drop(s);
-        let mut got = Vec::new();
-        b.read_to_end(&mut got).await.expect("read");
-        assert_eq!(got, b"PKTbody");
+    async fn closed_or_chatty_idle_connections_are_not_reused() {
+        let pool = IdleConns::default();
+        let (a, b) = UnixStream::pair().expect("pair");
+        pool.put(NodeConn::new(UpstreamStream::Unix(a)));
+        assert!(pool.take().is_some(), "an open quiet connection is reused");
+
+        let (a, mut b2) = UnixStream::pair().expect("pair");
+        b2.write_all(b"x").await.expect("write");
+        drop(b);
+        let (c, d) = UnixStream::pair().expect("pair");
+        drop(d);
+        let c = NodeConn::new(UpstreamStream::Unix(c));
+        let a = NodeConn::new(UpstreamStream::Unix(a));
+        // Let the runtime see both sockets readable.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        pool.put(c);
+        pool.put(a);
+        assert!(pool.take().is_none(), "neither a closed nor a chatty one");
     }
 }

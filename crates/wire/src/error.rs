@@ -45,3 +45,26 @@ pub enum WireError {
     #[error("the sign entry must be the last entry of a subscription")]
     SignNotLast,
 }
+
+/// A malformed HTTP/1.x response from a node: its head or its chunked body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Http1Error {
+    /// The status line or a header is not HTTP/1.x.
+    #[error("malformed response head: {0}")]
+    Head(&'static str),
+    /// The head is larger than [`MAX_HEAD`](crate::response_head::MAX_HEAD) bytes.
+    #[error("response head larger than 64 KiB")]
+    HeadTooLarge,
+    /// A Content-Length that is not a number, or several that differ.
+    #[error("invalid Content-Length")]
+    ContentLength,
+    /// A chunk size line that is not hexadecimal, or too long.
+    #[error("invalid chunk size line")]
+    ChunkSize,
+    /// Chunk data not followed by CRLF.
+    #[error("chunk data not followed by CRLF")]
+    ChunkEnd,
+    /// Trailers larger than 64 KiB or a line without an end.
+    #[error("trailer section too large")]
+    TrailersTooLarge,
+}
