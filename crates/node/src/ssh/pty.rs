@@ -52,6 +52,12 @@ impl PtyMaster {
             OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        // Raw from the start, as runc sets it anyway: the terminal that matters is runc's
+        // inside the container. Cooked, this one would echo what the client types ahead
+        // before runc takes over.
+        let mut termios = rustix::termios::tcgetattr(&slave)?;
+        termios.make_raw();
+        rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios)?;
         rustix::termios::tcsetwinsize(&master, size.winsize())?;
         rustix::io::ioctl_fionbio(&master, true)?;
         Ok((PtyMaster(register(master)?), slave))

@@ -148,19 +148,27 @@ struct Session {
 
 impl Session {
     /// The session's process group (its process is a session leader), as runc recorded it.
-    fn group(&self) -> Option<Pid> {
-        let pid: i32 = std::fs::read_to_string(&self.pid_file)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        (pid > 1).then(|| Pid::from_raw(pid))
+    /// runc writes it just after starting the process: wait for it a little while runc runs.
+    async fn group(&mut self) -> Option<Pid> {
+        for _ in 0..20 {
+            if let Some(pid) = std::fs::read_to_string(&self.pid_file)
+                .ok()
+                .and_then(|text| text.trim().parse::<i32>().ok())
+            {
+                return (pid > 1).then(|| Pid::from_raw(pid));
+            }
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// Hang up on the session: SIGHUP to its process group (and to runc, which passes it
     /// on); after a grace period SIGKILL to whatever is left of both. runc is reaped.
     async fn hang_up(&mut self) {
-        let group = self.group();
+        let group = self.group().await;
         if let Some(group) = group {
             let _ = killpg(group, Signal::SIGHUP);
         }
@@ -275,12 +283,23 @@ async fn supervise_terminal(
             // Drain what still comes, without a terminal to write it to.
             while input.recv().await.is_some() {}
         };
+        let runc = session.child.id().and_then(|p| i32::try_from(p).ok());
         let output = async {
             let mut buf = vec![0u8; 32 * 1024];
+            let mut sized = false;
             loop {
                 match master.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
+                        if !sized {
+                            // runc sizes the inner terminal once at start, but may do it
+                            // before it holds that terminal (then it stays 0x0). Output
+                            // means it holds it now: have it size it again.
+                            sized = true;
+                            if let Some(runc) = runc {
+                                let _ = kill(Pid::from_raw(runc), Signal::SIGWINCH);
+                            }
+                        }
                         if out
                             .write_all(buf.get(..n).unwrap_or_default())
                             .await
