@@ -28,8 +28,7 @@ use crate::runtime::NodeConfig;
 use connection::{Connection, Shared};
 use exec::Entrance;
 
-pub use host_key::load_or_generate as load_or_generate_host_key;
-pub use key_book::{AuthorizedKey, ContainerKeys, KeyBook};
+pub use key_book::{AuthorizedKey, KeyBook};
 
 /// The default host key file of `berth node`.
 pub const DEFAULT_HOST_KEY: &str = "/var/lib/berth/node/ssh_host_ed25519_key";
