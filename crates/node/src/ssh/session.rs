@@ -283,22 +283,16 @@ async fn supervise_terminal(
             // Drain what still comes, without a terminal to write it to.
             while input.recv().await.is_some() {}
         };
-        let runc = session.child.id().and_then(|p| i32::try_from(p).ok());
+        let (first_output, first_output_seen) = oneshot::channel::<()>();
         let output = async {
             let mut buf = vec![0u8; 32 * 1024];
-            let mut sized = false;
+            let mut first_output = Some(first_output);
             loop {
                 match master.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        if !sized {
-                            // runc sizes the inner terminal once at start, but may do it
-                            // before it holds that terminal (then it stays 0x0). Output
-                            // means it holds it now: have it size it again.
-                            sized = true;
-                            if let Some(runc) = runc {
-                                let _ = kill(Pid::from_raw(runc), Signal::SIGWINCH);
-                            }
+                        if let Some(first) = first_output.take() {
+                            let _ = first.send(());
                         }
                         if out
                             .write_all(buf.get(..n).unwrap_or_default())
@@ -311,13 +305,30 @@ async fn supervise_terminal(
                 }
             }
         };
-        tokio::pin!(feed, output);
-        let (mut fed, mut output_done) = (false, false);
+        // runc sizes the inner terminal once at start, but may do so before it holds that
+        // terminal (it then stays 0x0). Output means it is about to hold it, or does: have it
+        // size it again then, and a little later. Part of this loop, so never after runc
+        // is reaped (its pid could be another process's by then).
+        let runc = session.child.id().and_then(|p| i32::try_from(p).ok());
+        let nudge = async move {
+            if first_output_seen.await.is_err() {
+                return;
+            }
+            for delay in [0, 100, 500] {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                if let Some(runc) = runc {
+                    let _ = kill(Pid::from_raw(runc), Signal::SIGWINCH);
+                }
+            }
+        };
+        tokio::pin!(feed, output, nudge);
+        let (mut fed, mut output_done, mut nudged) = (false, false, false);
         loop {
             tokio::select! {
                 _ = &mut stop => return session.hang_up().await,
                 () = &mut feed, if !fed => fed = true,
                 () = &mut output, if !output_done => output_done = true,
+                () = &mut nudge, if !nudged => nudged = true,
                 status = session.child.wait() => break status,
             }
         }
