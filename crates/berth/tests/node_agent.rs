@@ -1,7 +1,8 @@
 //! `berth node` against `berth up`: with the credential `berth up` gave its own machine, the
 //! node follows the desired state, starts the demo container under runc once it is runnable
-//! (a distro and an ssh key set through the customer API) and reports it running. Needs root
-//! and runc, as the node does.
+//! (a distro and an ssh key set through the customer API) and reports it running; with
+//! `--ssh`, the customer logs into it with that key. Needs root, runc and the OpenSSH
+//! client, as the node and its tests do.
 
 mod support;
 
@@ -10,9 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-const KEY: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKb2x6z0DsbQFQq0bnJkm2Y7E+DkUc9NMuOQYhW0F1yi demo@laptop";
 
 /// The node process; on drop it is killed and its runc containers deleted.
 struct Node {
@@ -56,6 +54,19 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
     std::fs::set_permissions(machine.path(), std::fs::Permissions::from_mode(0o755))
         .expect("chmod");
     let runc_root = machine.path().join("runc");
+    let key = machine.path().join("id_ed25519");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "demo@laptop", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(keygen.success());
+    let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    let ssh_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
     let node = Node {
         child: Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["node", "--api", &base, "--credential-file"])
@@ -68,6 +79,8 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
             .arg(&runc_root)
             .arg("--subscribe-dir")
             .arg(data.join("subscribe"))
+            .args(["--ssh", &format!("127.0.0.1:{ssh_port}"), "--ssh-host-key"])
+            .arg(machine.path().join("ssh_host_ed25519_key"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -78,7 +91,8 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
 
     let distro = support::admin(&data, &["distro", "add", "host", "--path", "/"]);
     let http = reqwest::Client::new();
-    let body = serde_json::json!({"distro": distro["id"], "ssh_keys": [KEY]}).to_string();
+    let body =
+        serde_json::json!({"distro": distro["id"], "ssh_keys": [public_key.trim()]}).to_string();
     let response = http
         .post(format!("{base}/api/containers/{uid}"))
         .basic_auth(user, Some(password))
@@ -117,5 +131,35 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
         .path()
         .join(format!("containers/{uid}/vassals"))
         .is_dir());
+
+    // The customer logs in with the key set through the API.
+    let login = Command::new("ssh")
+        .args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+        ])
+        .args([
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-i",
+        ])
+        .arg(&key)
+        .args(["-p", &ssh_port, &format!("{uid}@127.0.0.1"), "id -u; pwd"])
+        .output()
+        .expect("ssh runs");
+    assert!(login.status.success(), "{login:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&login.stdout),
+        format!(
+            "{uid}\n{}\n",
+            machine.path().join(format!("containers/{uid}")).display()
+        )
+    );
     drop(node);
 }

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use berth_node::ssh::{self, SshConfig, SshServer};
 
@@ -211,6 +212,19 @@ fn a_command_runs_inside_the_container_as_its_uid_with_its_streams_and_status() 
         out.stdout.len()
     );
 
+    // The locale comes from the client; nothing else does.
+    let out = n.ssh(
+        &key_a,
+        a,
+        &["-o", "SetEnv=LANG=C.UTF-8 LC_TIME=C LD_PRELOAD=/x.so"],
+        &["echo \"$LANG|$LC_TIME|$LD_PRELOAD|$SHELL|$LOGNAME\""],
+        b"",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("C.UTF-8|C||/bin/bash|{a}\n")
+    );
+
     // A file written through ssh lands in the home on the host, owned by the customer.
     n.run(&key_a, a, "echo written > made-by-ssh");
     let made = home_a.join("made-by-ssh");
@@ -284,7 +298,20 @@ fn a_terminal_session_gets_a_pty_inside_the_container() {
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(text.contains("/dev/pts/"), "{text}");
     assert!(text.contains("marker-42"), "{text}");
-    assert!(text.contains(&format!("{uid}\r\n")), "{text}");
+    // (Whether "\n" comes as "\r\n" depends on when runc took its terminals over: the
+    // interactive test below checks what a screen shows.)
+    assert!(
+        text.lines().any(|l| l.trim_end() == uid.to_string()),
+        "{text}"
+    );
+
+    // A shell without a terminal reads its commands from stdin.
+    let out = n.ssh(&key, uid, &["-T"], &[], b"tty; id -un; echo $0\n");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("not a tty\n{uid}\n/bin/bash\n")
+    );
 
     // A command with a terminal (`ssh -t host cmd`).
     let out = n.ssh(&key, uid, &["-tt"], &["tty && stty size"], b"");
@@ -398,13 +425,21 @@ fn a_session_whose_client_goes_away_is_ended() {
         });
         client.kill().expect("kill the client");
         client.wait().expect("reap the client");
-        wait_for("the session to end", || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
             let left: Vec<String> = processes_with(marker)
                 .into_iter()
                 .chain(processes_with(&format!("exec --user {uid}")))
                 .collect();
-            left.is_empty().then_some(())
-        });
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the session is still there: {left:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         wait_for("no zombie", || zombie_children().is_empty().then_some(()));
     }
 }
@@ -427,4 +462,86 @@ fn zombie_children() -> Vec<String> {
         }
     }
     zombies
+}
+
+/// tmux on a socket of its own, killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.0])
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        assert!(out.status.success(), "tmux {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Type `line` and Enter until the screen shows `expected`, once a second at most: runc
+    /// (1.1) gives its terminal the size shortly after the session started, not before.
+    fn type_until(&self, line: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut typed = Instant::now() - Duration::from_secs(1);
+        loop {
+            if typed.elapsed() >= Duration::from_secs(1) {
+                self.run(&["send-keys", "-t", "t", line, "Enter"]);
+                typed = Instant::now();
+            }
+            let screen = self.run(&["capture-pane", "-p", "-t", "t"]);
+            if screen.contains(expected) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {expected:?} on the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.0, "kill-server"])
+            .output();
+    }
+}
+
+#[test]
+fn an_interactive_terminal_follows_the_window_size() {
+    let n = node();
+    let uid = 31506u32;
+    let (key, public) = keygen(&n.f, "w", "ed25519");
+    let mut spec = n.f.spec(uid.into());
+    spec.ssh_keys = vec![public];
+    let done = n.f.runtime.reconcile(&desired(vec![spec]));
+    assert!(done.errors.is_empty(), "{:?}", done.errors);
+
+    // A person at a real terminal (tmux's), typing.
+    let mut ssh_line = vec!["ssh".to_owned()];
+    ssh_line.extend(n.options(&key));
+    ssh_line.extend(["-p".to_owned(), n.port(), format!("{uid}@127.0.0.1")]);
+    let tmux = Tmux(format!("berth-ssh-test-{}", std::process::id()));
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "90",
+        "-y",
+        "25",
+        &ssh_line.join(" "),
+    ]);
+    tmux.type_until("echo \"size $(stty size)\"", "size 25 90");
+    tmux.run(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
+    tmux.type_until("echo \"size $(stty size)\"", "size 30 100");
+    // Lines start at the left edge (no staircase): "\n" reaches the screen as "\r\n".
+    tmux.type_until("printf 'first\\nleft-edge\\n'", "\nfirst\nleft-edge\n");
+    tmux.type_until(
+        "echo \"I am $(id -un) on $(hostname)\"",
+        &format!("I am {uid} on c{uid}"),
+    );
 }

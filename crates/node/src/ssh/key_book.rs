@@ -59,7 +59,7 @@ impl AuthorizedKey {
 
 /// What the ssh server knows about one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerKeys {
+pub(crate) struct ContainerKeys {
     /// Its authorized keys (unusable lines left out).
     pub keys: Vec<AuthorizedKey>,
     /// Whether the container runs: nobody logs into a stopped or failed one.

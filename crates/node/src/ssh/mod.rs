@@ -13,6 +13,7 @@ mod pty;
 mod session;
 
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -28,8 +29,7 @@ use crate::runtime::NodeConfig;
 use connection::{Connection, Shared};
 use exec::Entrance;
 
-pub use host_key::load_or_generate as load_or_generate_host_key;
-pub use key_book::{AuthorizedKey, ContainerKeys, KeyBook};
+pub use key_book::{AuthorizedKey, KeyBook};
 
 /// The default host key file of `berth node`.
 pub const DEFAULT_HOST_KEY: &str = "/var/lib/berth/node/ssh_host_ed25519_key";
@@ -120,12 +120,15 @@ pub fn spawn(config: SshConfig, keys: KeyBook) -> Result<SshServer, NodeError> {
         nodelay: true,
         ..Config::default()
     });
+    let pid_dir_error = |e: std::io::Error| {
+        NodeError::Config(format!("ssh: cannot make a directory for pid files: {e}"))
+    };
     let pid_dir = tempfile::Builder::new()
         .prefix("berth-ssh-")
         .tempdir()
-        .map_err(|e| {
-            NodeError::Config(format!("ssh: cannot make a directory for pid files: {e}"))
-        })?;
+        .map_err(pid_dir_error)?;
+    std::fs::set_permissions(pid_dir.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(pid_dir_error)?;
     let mut server = Listener {
         shared: Arc::new(Shared {
             keys,

@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
-use rustix::termios::Winsize;
+use rustix::termios::{OutputModes, Winsize};
 use tokio::io::unix::AsyncFd;
 
 /// A terminal's size as the client announces it (`pty-req`, `window-change`).
@@ -52,6 +52,14 @@ impl PtyMaster {
             OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        // From the start what runc makes of it: raw, except that output turns "\n" into
+        // "\r\n" (runc turns that off in its terminal inside, and on in this one). Cooked,
+        // this one would echo what the client types ahead before runc takes over; fully raw,
+        // what the session writes before runc takes over would lack its "\r".
+        let mut termios = rustix::termios::tcgetattr(&slave)?;
+        termios.make_raw();
+        termios.output_modes |= OutputModes::OPOST | OutputModes::ONLCR;
+        rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios)?;
         rustix::termios::tcsetwinsize(&master, size.winsize())?;
         rustix::io::ioctl_fionbio(&master, true)?;
         Ok((PtyMaster(register(master)?), slave))

@@ -10,6 +10,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,12 +31,21 @@ const INPUT_QUEUE: usize = 1024;
 /// How long a hung-up session may take to exit before it is killed.
 const HANGUP_GRACE: Duration = Duration::from_secs(2);
 
+/// The host side of a session's terminal, and the runc process to tell about a new size
+/// while it runs.
+#[derive(Debug)]
+struct Terminal {
+    master: Arc<PtyMaster>,
+    runc: Option<i32>,
+    runc_running: Arc<AtomicBool>,
+}
+
 /// A started session, owned by its channel. Dropping it (channel or connection closed) ends
 /// the process.
 #[derive(Debug)]
 pub(crate) struct Running {
     input: Option<mpsc::Sender<Bytes>>,
-    terminal: Option<(Arc<PtyMaster>, Option<u32>)>,
+    terminal: Option<Terminal>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -58,17 +68,23 @@ impl Running {
                     .stdout(Stdio::from(slave.try_clone()?))
                     .stderr(Stdio::from(slave.try_clone()?));
                 let child = command.spawn()?;
-                let pid = child.id();
+                let runc = child.id().and_then(|p| i32::try_from(p).ok());
                 let master = Arc::new(master);
+                let runc_running = Arc::new(AtomicBool::new(true));
                 tokio::spawn(supervise_terminal(
                     Session { child, pid_file },
+                    Arc::clone(&runc_running),
                     Arc::clone(&master),
                     slave,
                     channel,
                     input_rx,
                     stop_rx,
                 ));
-                Some((master, pid))
+                Some(Terminal {
+                    master,
+                    runc,
+                    runc_running,
+                })
             }
             None => {
                 command
@@ -108,14 +124,17 @@ impl Running {
     /// The client's terminal changed size: resize ours and tell runc (SIGWINCH), which
     /// resizes the one inside the container.
     pub fn resize(&self, size: WindowSize) {
-        let Some((master, pid)) = &self.terminal else {
+        let Some(terminal) = &self.terminal else {
             return;
         };
-        if let Err(error) = master.resize(size) {
+        if let Err(error) = terminal.master.resize(size) {
             tracing::debug!(%error, "ssh: cannot resize the terminal");
         }
-        if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGWINCH);
+        // Never once runc is reaped: its pid could be another process's by then.
+        if let Some(runc) = terminal.runc {
+            if terminal.runc_running.load(Ordering::Acquire) {
+                let _ = kill(Pid::from_raw(runc), Signal::SIGWINCH);
+            }
         }
     }
 }
@@ -148,19 +167,27 @@ struct Session {
 
 impl Session {
     /// The session's process group (its process is a session leader), as runc recorded it.
-    fn group(&self) -> Option<Pid> {
-        let pid: i32 = std::fs::read_to_string(&self.pid_file)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        (pid > 1).then(|| Pid::from_raw(pid))
+    /// runc writes it just after starting the process: wait for it a little while runc runs.
+    async fn group(&mut self) -> Option<Pid> {
+        for _ in 0..20 {
+            if let Some(pid) = std::fs::read_to_string(&self.pid_file)
+                .ok()
+                .and_then(|text| text.trim().parse::<i32>().ok())
+            {
+                return (pid > 1).then(|| Pid::from_raw(pid));
+            }
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// Hang up on the session: SIGHUP to its process group (and to runc, which passes it
     /// on); after a grace period SIGKILL to whatever is left of both. runc is reaped.
     async fn hang_up(&mut self) {
-        let group = self.group();
+        let group = self.group().await;
         if let Some(group) = group {
             let _ = killpg(group, Signal::SIGHUP);
         }
@@ -255,6 +282,7 @@ async fn supervise_pipes(
 
 async fn supervise_terminal(
     mut session: Session,
+    runc_running: Arc<AtomicBool>,
     master: Arc<PtyMaster>,
     // Held until runc has exited, so that reading the master never fails before everything
     // written to the terminal has been read.
@@ -275,12 +303,17 @@ async fn supervise_terminal(
             // Drain what still comes, without a terminal to write it to.
             while input.recv().await.is_some() {}
         };
+        let (first_output, first_output_seen) = oneshot::channel::<()>();
         let output = async {
             let mut buf = vec![0u8; 32 * 1024];
+            let mut first_output = Some(first_output);
             loop {
                 match master.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
+                        if let Some(first) = first_output.take() {
+                            let _ = first.send(());
+                        }
                         if out
                             .write_all(buf.get(..n).unwrap_or_default())
                             .await
@@ -292,14 +325,37 @@ async fn supervise_terminal(
                 }
             }
         };
-        tokio::pin!(feed, output);
-        let (mut fed, mut output_done) = (false, false);
+        // runc sizes the inner terminal once at start, but may do so before it holds that
+        // terminal (it then stays 0x0). Output means it is about to hold it, or does: have it
+        // size it again then, and a little later. Part of this loop, so never after runc
+        // is reaped (its pid could be another process's by then).
+        let runc = session.child.id().and_then(|p| i32::try_from(p).ok());
+        let nudge = async move {
+            if first_output_seen.await.is_err() {
+                return;
+            }
+            for delay in [0, 100, 500] {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                if let Some(runc) = runc {
+                    let _ = kill(Pid::from_raw(runc), Signal::SIGWINCH);
+                }
+            }
+        };
+        tokio::pin!(feed, output, nudge);
+        let (mut fed, mut output_done, mut nudged) = (false, false, false);
         loop {
             tokio::select! {
-                _ = &mut stop => return session.hang_up().await,
+                _ = &mut stop => {
+                    runc_running.store(false, Ordering::Release);
+                    return session.hang_up().await;
+                }
                 () = &mut feed, if !fed => fed = true,
                 () = &mut output, if !output_done => output_done = true,
-                status = session.child.wait() => break status,
+                () = &mut nudge, if !nudged => nudged = true,
+                status = session.child.wait() => {
+                    runc_running.store(false, Ordering::Release);
+                    break status;
+                }
             }
         }
     };
