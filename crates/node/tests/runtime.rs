@@ -508,6 +508,9 @@ fn a_containers_root_its_users_cannot_reach_is_refused() {
         subscribe_dir: private.path().join("subscribe"),
         ..NodeConfig::standard()
     };
-    let refused = Runtime::new(config).err().expect("refused").to_string();
+    let Err(refused) = Runtime::new(config) else {
+        panic!("a containers root under a private directory is refused");
+    };
+    let refused = refused.to_string();
     assert!(refused.contains("not searchable by others"), "{refused}");
 }
