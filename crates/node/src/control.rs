@@ -31,10 +31,11 @@ pub fn step(
     for (uid, error) in &done.errors {
         tracing::warn!(uid, %error, "reconcile");
     }
+    let metrics = runtime.usage(&done.statuses);
     control.report(&NodeReport {
         containers: done.statuses,
         alarms: done.alarms,
-        ..NodeReport::default()
+        metrics,
     })?;
     Ok(desired.revision)
 }

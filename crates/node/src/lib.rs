@@ -32,6 +32,7 @@ mod runc;
 mod runtime;
 mod shortcuts;
 pub mod ssh;
+mod usage;
 
 pub use control::{step, ControlPlane};
 pub use error::NodeError;

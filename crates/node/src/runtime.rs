@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use berth_model::node::{
-    ContainerSpec, ContainerState, ContainerStatus, DesiredState, SystemAlarm,
+    ContainerSpec, ContainerState, ContainerStatus, DesiredState, MetricPoint, SystemAlarm,
 };
 
 use crate::alarm::{AlarmKind, Alarms};
@@ -22,6 +22,10 @@ use crate::quota::Quota;
 use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
 use crate::shortcuts::{PLUGINS_DIR, PLUGIN_ALIASES, SHORTCUTS_INI, SHORTCUTS_PATH};
 use crate::ssh::KeyBook;
+use crate::usage;
+
+/// How often the containers' resource usage is sampled for the metrics.
+pub const USAGE_EVERY: Duration = Duration::from_secs(60);
 
 /// The lowest uid a container may have (uwsgi.it's 30000): never a system account.
 const MIN_UID: i64 = 30000;
@@ -116,6 +120,8 @@ pub struct Runtime {
     quota: Quota,
     /// Per container, why each of its loopboxes is not mounted, as last logged.
     loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
+    /// When the containers' usage was last sampled.
+    last_usage: Mutex<Option<Instant>>,
 }
 
 /// A container spec checked to be safe to realise.
@@ -197,6 +203,7 @@ impl Runtime {
             keys: KeyBook::new(),
             quota,
             loopbox_notes: Mutex::default(),
+            last_usage: Mutex::default(),
         })
     }
 
@@ -368,6 +375,30 @@ impl Runtime {
                 loopbox::sync(&home, uid, state.pid, &spec.loopboxes, notes);
             }
         }
+    }
+
+    /// The resource usage of the running containers among `statuses`, as metric points
+    /// (memory, CPU, block I/O, disk), sampled at most once per [`USAGE_EVERY`]: empty
+    /// between samples.
+    pub fn usage(&self, statuses: &[ContainerStatus]) -> Vec<MetricPoint> {
+        {
+            let mut last = self
+                .last_usage
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < USAGE_EVERY) {
+                return Vec::new();
+            }
+            *last = Some(Instant::now());
+        }
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs() as i64);
+        usage::sample_running(
+            statuses,
+            |uid| format!("/{}/{uid}", self.config.cgroup_parent),
+            unix,
+        )
     }
 
     /// The cgroup of the container of `uid` (`/berth/30009`).

@@ -483,6 +483,18 @@ fn a_node_step_realises_the_fetched_state_and_reports_it() {
         ]
     );
     assert!(f.runtime.state(uid).expect("state").is_some());
+    // The running container's usage comes with the report; the failed one has none.
+    let memory = reports[0]
+        .metrics
+        .iter()
+        .find(|p| p.uid == i64::from(uid) && p.metric == "container.mem")
+        .expect("a memory sample of the running container");
+    assert!(memory.value > 0, "{memory:?}");
+    assert!(reports[0]
+        .metrics
+        .iter()
+        .any(|p| p.uid == i64::from(uid) && p.metric == "container.cpu" && p.value > 0));
+    assert!(reports[0].metrics.iter().all(|p| p.uid != 31013));
 }
 
 #[test]

@@ -1,0 +1,145 @@
+//! Resource usage of the containers, read from their cgroups, as metric points for the node
+//! report (the API's `/api/metrics/container.<metric>/<uid>`): memory (in use, resident,
+//! page cache), CPU time, block I/O and disk space. cgroup v1 and v2 are both read.
+
+use std::fs;
+use std::path::Path;
+
+use berth_model::metrics::ContainerMetric;
+use berth_model::node::{ContainerState, ContainerStatus, MetricPoint};
+
+/// Where the cgroup file systems are mounted.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The first of `files` (paths under the cgroup root) that can be read.
+fn read_first(files: &[String]) -> Option<String> {
+    files
+        .iter()
+        .find_map(|file| fs::read_to_string(Path::new(CGROUP_ROOT).join(file)).ok())
+}
+
+/// The value of the `name N` line of a cgroup key-value file.
+fn field(text: &str, name: &str) -> Option<i64> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        (key == name).then(|| value.trim().parse().ok())?
+    })
+}
+
+/// Bytes read and written by the cgroup: v1 `blkio.throttle.io_service_bytes`
+/// (`MAJ:MIN Read N` lines), v2 `io.stat` (`MAJ:MIN rbytes=N wbytes=N …`).
+fn io_bytes(relative: &str) -> Option<(i64, i64)> {
+    if let Some(text) = read_first(&[format!("blkio/{relative}/blkio.throttle.io_service_bytes")]) {
+        let sum = |kind: &str| {
+            text.lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    let (_, op, value) = (words.next()?, words.next()?, words.next()?);
+                    (op == kind).then(|| value.parse::<i64>().ok())?
+                })
+                .sum::<i64>()
+        };
+        return Some((sum("Read"), sum("Write")));
+    }
+    let text = read_first(&[format!("{relative}/io.stat")])?;
+    let sum = |key: &str| {
+        text.split_whitespace()
+            .filter_map(|word| word.strip_prefix(key)?.parse::<i64>().ok())
+            .sum::<i64>()
+    };
+    Some((sum("rbytes="), sum("wbytes=")))
+}
+
+/// The samples of one container's cgroup (`/berth/30009`), at `unix`.
+pub(crate) fn sample(
+    uid: i64,
+    cgroup: &str,
+    disk_used: Option<i64>,
+    unix: i64,
+) -> Vec<MetricPoint> {
+    let relative = cgroup.trim_start_matches('/');
+    let mut values: Vec<(ContainerMetric, i64)> = Vec::new();
+    if let Some(used) = read_first(&[
+        format!("memory/{relative}/memory.usage_in_bytes"),
+        format!("{relative}/memory.current"),
+    ])
+    .and_then(|text| text.trim().parse().ok())
+    {
+        values.push((ContainerMetric::Mem, used));
+    }
+    if let Some(stat) = read_first(&[
+        format!("memory/{relative}/memory.stat"),
+        format!("{relative}/memory.stat"),
+    ]) {
+        let rss = field(&stat, "total_rss").or_else(|| field(&stat, "anon"));
+        let cache = field(&stat, "total_cache").or_else(|| field(&stat, "file"));
+        values.extend(rss.map(|v| (ContainerMetric::MemRss, v)));
+        values.extend(cache.map(|v| (ContainerMetric::MemCache, v)));
+    }
+    let cpu_ns = read_first(&[
+        format!("cpuacct/{relative}/cpuacct.usage"),
+        format!("cpu,cpuacct/{relative}/cpuacct.usage"),
+    ])
+    .and_then(|text| text.trim().parse().ok())
+    .or_else(|| {
+        read_first(&[format!("{relative}/cpu.stat")])
+            .and_then(|stat| field(&stat, "usage_usec"))
+            .map(|usec| usec.saturating_mul(1000))
+    });
+    values.extend(cpu_ns.map(|v| (ContainerMetric::Cpu, v)));
+    if let Some((read, written)) = io_bytes(relative) {
+        values.push((ContainerMetric::IoRead, read));
+        values.push((ContainerMetric::IoWrite, written));
+    }
+    values.extend(disk_used.map(|v| (ContainerMetric::Quota, v)));
+    values
+        .into_iter()
+        .map(|(metric, value)| MetricPoint {
+            metric: format!("container.{}", metric.as_str()),
+            uid,
+            domain: None,
+            unix,
+            value,
+        })
+        .collect()
+}
+
+/// The samples of every running container among `statuses`; `cgroup_of` names a uid's
+/// cgroup.
+pub(crate) fn sample_running(
+    statuses: &[ContainerStatus],
+    cgroup_of: impl Fn(i64) -> String,
+    unix: i64,
+) -> Vec<MetricPoint> {
+    statuses
+        .iter()
+        .filter(|status| status.state == ContainerState::Running)
+        .flat_map(|status| sample(status.uid, &cgroup_of(status.uid), status.disk_used, unix))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_of_cgroup_files_are_read_by_name() {
+        let stat = "cache 10\nrss 20\ntotal_cache 30\ntotal_rss 40\n";
+        assert_eq!(field(stat, "total_rss"), Some(40));
+        assert_eq!(field(stat, "rss"), Some(20));
+        assert_eq!(field(stat, "anon"), None);
+    }
+
+    #[test]
+    fn a_cgroup_that_does_not_exist_gives_no_samples_but_disk_use() {
+        let points = sample(
+            30009,
+            "/berth-no-such-parent/30009",
+            Some(4096),
+            1_700_000_000,
+        );
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].metric, "container.quota");
+        assert_eq!(points[0].value, 4096);
+    }
+}
