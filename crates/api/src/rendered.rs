@@ -1,14 +1,14 @@
-//! Rendered answers cached by revision: a large list is rendered once and served again while
-//! nothing has been written. Every write bumps the store's revision in its own transaction, so
-//! checking the revision (one cheap query) tells whether a rendered answer is still current,
-//! on every replica alike.
+//! Rendered answers cached by revision: an answer (a large list, `/api/me`) is rendered once
+//! and served again while nothing has been written. Every write bumps the store's revision in
+//! its own transaction, so the revision a request read before anything else (authentication
+//! reads it: [`crate::auth::CustomerCaller::revision`]) tells whether a rendered answer is
+//! current for that request, on every replica alike.
 
 use std::future::Future;
 
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use berth_store::Store;
 
 use crate::error::ApiResult;
 
@@ -35,15 +35,15 @@ impl RenderedCache {
         }
     }
 
-    /// The JSON answer for `key`: the cached one if nothing was written since it was rendered,
-    /// else a fresh one from `render`. Reading the revision before rendering means a cached
+    /// The JSON answer for `key` at `revision`: the cached one if it was rendered at that
+    /// revision, else a fresh one from `render`, filed under `revision`. `revision` must have
+    /// been read from the store during this request and before `render` runs, so that an
     /// answer is never older than the revision it is filed under.
-    pub async fn json<F, Fut>(&self, store: &Store, key: String, render: F) -> ApiResult<Response>
+    pub async fn json<F, Fut>(&self, revision: i64, key: String, render: F) -> ApiResult<Response>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = ApiResult<serde_json::Value>>,
     {
-        let revision = store.revision().await?;
         let body = match self.answers.get(&key).await {
             Some((rendered_at, body)) if rendered_at == revision => body,
             _ => {
