@@ -3,52 +3,100 @@
 //! The API checks its cached answers against the revision on every request, so under load
 //! many requests ask for it at the same moment. A request may share another's read only if
 //! that read started after the request asked: a read that started earlier may have missed a
-//! write committed just before the request arrived. So reads run one at a time, and whoever
-//! asks while a read is under way waits for the next read, which starts when the current one
-//! ends and answers everyone who waited for it. One query then serves a whole burst of
-//! requests, and no request ever sees a revision older than the latest commit before it asked.
+//! write committed just before the request arrived. So a few reads run at a time; whoever asks
+//! while they are all busy joins the batch waiting for the next free one, whose read starts
+//! after everyone in the batch asked and answers all of them. One query then serves a burst of
+//! requests, a stalled read holds up only its own batch, and no request ever sees a revision
+//! older than the latest commit before it asked.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Semaphore};
 
 use crate::Result;
 
-/// Serialised, shared reads of the revision counter.
-#[derive(Debug, Default)]
+/// How many revision reads may run at once.
+const READS_AT_ONCE: usize = 4;
+
+/// Shared reads of the revision counter.
+#[derive(Debug)]
 pub(crate) struct RevisionReads {
-    /// How many reads have started.
-    started: AtomicU64,
-    /// The last read that finished: its number and the revision it saw. Held while a read
-    /// runs, so that reads run one at a time and waiters queue (fairly) behind it.
-    last: Mutex<(u64, i64)>,
+    /// The batch waiting for a free read, if any: the revision its read will see.
+    open: Mutex<Option<watch::Receiver<Option<i64>>>>,
+    /// Free reads.
+    slots: Semaphore,
+}
+
+impl Default for RevisionReads {
+    fn default() -> Self {
+        Self {
+            open: Mutex::new(None),
+            slots: Semaphore::new(READS_AT_ONCE),
+        }
+    }
 }
 
 impl RevisionReads {
-    /// The revision as read by `query`, or as read by another caller's `query` that started
-    /// after this call began.
+    /// The revision as read by `query`, or by another caller's `query` that started after this
+    /// call began.
     pub(crate) async fn read<F, Fut>(&self, query: F) -> Result<i64>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<i64>>,
     {
-        // Reads numbered up to `started` may have begun before this call; the next one cannot.
-        let wanted = self.started.load(Ordering::SeqCst) + 1;
-        let mut last = self.last.lock().await;
-        if last.0 >= wanted {
-            return Ok(last.1);
+        let leader = {
+            let mut open = self
+                .open
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match open.as_ref() {
+                // A batch whose leader is still there: its read has not started yet.
+                Some(batch) if batch.has_changed().is_ok() => Err(batch.clone()),
+                _ => {
+                    let (sender, receiver) = watch::channel(None);
+                    *open = Some(receiver.clone());
+                    Ok((sender, receiver))
+                }
+            }
+        };
+        match leader {
+            Ok((sender, mine)) => {
+                let _slot = self.slots.acquire().await;
+                {
+                    // Close the batch before reading: whoever asks from now on waits for a
+                    // later read.
+                    let mut open = self
+                        .open
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if open.as_ref().is_some_and(|batch| batch.same_channel(&mine)) {
+                        *open = None;
+                    }
+                }
+                let revision = query().await?;
+                sender.send_replace(Some(revision));
+                Ok(revision)
+            }
+            Err(mut batch) => {
+                let shared = batch
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|revision| *revision);
+                match shared {
+                    Some(revision) => Ok(revision),
+                    // The leader failed or gave up: read alone.
+                    None => query().await,
+                }
+            }
         }
-        let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let revision = query().await?;
-        *last = (number, revision);
-        Ok(revision)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicI64;
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
     use std::sync::Arc;
 
     use super::*;
@@ -93,26 +141,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn waiters_share_the_next_read() {
+    async fn callers_arriving_while_every_read_is_busy_share_the_next_one() {
         let reads = Arc::new(RevisionReads::default());
         let queries = Arc::new(AtomicU64::new(0));
-        let gate = Arc::new(tokio::sync::Notify::new());
-        let first = tokio::spawn({
-            let (reads, queries, gate) = (reads.clone(), queries.clone(), gate.clone());
-            async move {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        // Every read slot is taken by a read held up at the gate…
+        let mut busy = Vec::new();
+        for started in 1..=READS_AT_ONCE as u64 {
+            let (reads, counted, gate) = (reads.clone(), queries.clone(), gate.clone());
+            busy.push(tokio::spawn(async move {
                 reads
                     .read(|| async move {
-                        queries.fetch_add(1, Ordering::SeqCst);
-                        gate.notified().await;
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        let _ = gate.acquire().await.map(|permit| permit.forget());
                         Ok(7)
                     })
                     .await
+            }));
+            while queries.load(Ordering::SeqCst) < started {
+                tokio::task::yield_now().await;
             }
-        });
-        while queries.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
         }
-        // Ten readers arrive while the first read is under way: one more read serves them all.
+        // …so ten callers arriving now wait together, and one more read serves them all.
         let waiters: Vec<_> = (0..10)
             .map(|_| {
                 let (reads, queries) = (reads.clone(), queries.clone());
@@ -126,14 +176,26 @@ mod tests {
                 })
             })
             .collect();
-        for _ in 0..10 {
+        for _ in 0..20 {
             tokio::task::yield_now().await;
         }
-        gate.notify_one();
-        assert_eq!(first.await.expect("first").expect("read"), 7);
+        gate.add_permits(READS_AT_ONCE);
+        for read in busy {
+            assert_eq!(read.await.expect("busy").expect("read"), 7);
+        }
         for waiter in waiters {
             assert_eq!(waiter.await.expect("waiter").expect("read"), 8);
         }
-        assert_eq!(queries.load(Ordering::SeqCst), 2);
+        assert_eq!(queries.load(Ordering::SeqCst), READS_AT_ONCE as u64 + 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_lets_the_next_caller_read() {
+        let reads = RevisionReads::default();
+        let failed = reads
+            .read(|| async { Err(crate::StoreError::NotFound("revision")) })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(reads.read(|| async { Ok(3) }).await.expect("read"), 3);
     }
 }
