@@ -6,7 +6,15 @@
 //! credentials are remembered for a few minutes. The cache key is an HMAC (with a per-process
 //! secret) over the stored hash, the username and the password: a password change replaces
 //! the stored hash, so old entries can never match again — on every replica at once.
+//!
+//! Reading the user on every request would cost a query, so the user a credential logs in as
+//! is also remembered, filed under the store's revision read before the user was: every write
+//! bumps the revision, so while it stays the same nothing about the user (password, active
+//! flag, profile) can have changed, whichever process wrote. A request then costs one
+//! revision read, which concurrent requests share (`Store::revision`), and the handler can
+//! reuse that revision to check its own cached answers ([`crate::rendered`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -35,7 +43,19 @@ const DUMMY_HASH: &str =
 pub struct Authenticator {
     store: Store,
     verified: moka::future::Cache<[u8; 32], ()>,
+    /// The user each credential logged in as, and the revision it was read at.
+    current: moka::future::Cache<[u8; 32], Arc<(i64, Login)>>,
     key: hmac::Key,
+}
+
+/// A user whose credentials were checked, and the store's revision read before the check:
+/// answers cached at that revision are current for this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The user.
+    pub login: Login,
+    /// The store's revision, read before the user was.
+    pub revision: i64,
 }
 
 /// A username and password as a client sent them.
@@ -90,17 +110,18 @@ impl Authenticator {
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(CACHE_TTL)
                 .build(),
+            current: moka::future::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(CACHE_TTL)
+                .build(),
             key,
         })
     }
 
-    fn cache_key(&self, login: &Login, credentials: &Credentials) -> [u8; 32] {
+    /// An HMAC over `parts`, each prefixed with its length.
+    fn cache_key(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut context = hmac::Context::with_key(&self.key);
-        for part in [
-            login.password_hash.as_bytes(),
-            credentials.username.as_bytes(),
-            credentials.password.as_bytes(),
-        ] {
+        for part in parts {
             context.update(&(part.len() as u64).to_le_bytes());
             context.update(part);
         }
@@ -110,10 +131,33 @@ impl Authenticator {
     }
 
     /// The active user these credentials belong to, or 401.
-    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Login, ApiError> {
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Authenticated, ApiError> {
         if berth_model::account::username(&credentials.username).is_err() {
             return Err(ApiError::unauthorized());
         }
+        let revision = self.store.revision().await?;
+        let credential_key = self.cache_key(&[
+            credentials.username.as_bytes(),
+            credentials.password.as_bytes(),
+        ]);
+        if let Some(known) = self.current.get(&credential_key).await {
+            if known.0 == revision {
+                return Ok(Authenticated {
+                    login: known.1.clone(),
+                    revision,
+                });
+            }
+        }
+        let login = self.verify(credentials).await?;
+        self.current
+            .insert(credential_key, Arc::new((revision, login.clone())))
+            .await;
+        Ok(Authenticated { login, revision })
+    }
+
+    /// Reads the user and checks the password against its stored hash (argon2, unless this
+    /// hash and password were verified recently).
+    async fn verify(&self, credentials: &Credentials) -> Result<Login, ApiError> {
         let login = self.store.login(&credentials.username).await?;
         let Some(login) = login.filter(|login| login.is_active) else {
             let password = credentials.password.clone();
@@ -121,7 +165,11 @@ impl Authenticator {
                 tokio::task::spawn_blocking(move || passwords::verify(&password, DUMMY_HASH)).await;
             return Err(ApiError::unauthorized());
         };
-        let key = self.cache_key(&login, credentials);
+        let key = self.cache_key(&[
+            login.password_hash.as_bytes(),
+            credentials.username.as_bytes(),
+            credentials.password.as_bytes(),
+        ]);
         let password = credentials.password.clone();
         let stored = login.password_hash.clone();
         // Single flight: concurrent requests with the same credentials share one argon2 run
@@ -151,6 +199,9 @@ pub struct CustomerCaller {
     pub customer_id: i64,
     /// The customer's profile, as read while authenticating.
     pub profile: Profile,
+    /// The store's revision read at the start of the request: answers rendered at this
+    /// revision are current for it.
+    pub revision: i64,
 }
 
 /// A request made by platform staff.
@@ -160,7 +211,7 @@ pub struct StaffCaller {
     pub user_id: i64,
 }
 
-async fn login_of(parts: &Parts, state: &ApiState) -> Result<Login, ApiError> {
+async fn login_of(parts: &Parts, state: &ApiState) -> Result<Authenticated, ApiError> {
     let credentials =
         Credentials::from_headers(&parts.headers).ok_or_else(ApiError::unauthorized)?;
     state.auth.authenticate(&credentials).await
@@ -170,13 +221,14 @@ impl FromRequestParts<ApiState> for CustomerCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let login = login_of(parts, state).await?;
+        let Authenticated { login, revision } = login_of(parts, state).await?;
         login
             .customer_id
             .zip(login.profile)
             .map(|(customer_id, profile)| CustomerCaller {
                 customer_id,
                 profile,
+                revision,
             })
             .ok_or_else(|| {
                 ApiError::new(
@@ -272,7 +324,7 @@ impl FromRequestParts<ApiState> for StaffCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let login = login_of(parts, state).await?;
+        let login = login_of(parts, state).await?.login;
         if login.is_staff {
             Ok(StaffCaller {
                 user_id: login.user_id,

@@ -80,6 +80,52 @@ on_both_stores! {
         assert_eq!(api.get("/api/me", &renewed).await.0, StatusCode::UNAUTHORIZED);
     }
 
+    async fn writes_of_another_process_take_effect_at_once(api) {
+        // `berth admin` writes to the same database from another process: its own store,
+        // which the API's caches know nothing about.
+        let admin = berth_store::Store::connect(&api.url).await.expect("second store");
+        let alice = api.customer("alice").await;
+        let uid = api.container(&alice, "web").await;
+        // Warm every cache: credentials, the rendered /me and the rendered list.
+        for _ in 0..3 {
+            assert_eq!(api.get("/api/me", &alice.login).await.0, StatusCode::OK);
+            assert_eq!(api.get("/api/containers", &alice.login).await.0, StatusCode::OK);
+        }
+        let more = admin
+            .create_container(alice.id, api.server_id, "more", 128, 1024)
+            .await
+            .expect("container")
+            .summary
+            .uid;
+        let (_, me) = api.get("/api/me", &alice.login).await;
+        assert_eq!(me["containers"], serde_json::json!([uid, more]));
+        let (_, list) = api.get("/api/containers", &alice.login).await;
+        assert_eq!(list.as_array().map(Vec::len), Some(2));
+        admin.set_password("alice", "changed elsewhere 1").await.expect("passwd");
+        assert_eq!(api.get("/api/me", &alice.login).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(api.get("/api/containers", &alice.login).await.0, StatusCode::UNAUTHORIZED);
+        let renewed = Login { username: "alice".into(), password: "changed elsewhere 1".into() };
+        assert_eq!(api.get("/api/me", &renewed).await.0, StatusCode::OK);
+        admin.close().await;
+    }
+
+    async fn cached_answers_never_cross_customers(api) {
+        let alice = api.customer("alice").await;
+        let bob = api.customer("bob").await;
+        let alices = api.container(&alice, "web").await;
+        let bobs = api.container(&bob, "web").await;
+        // Interleaved at one revision, each customer gets only its own answers.
+        for _ in 0..3 {
+            let (_, me) = api.get("/api/me", &alice.login).await;
+            assert_eq!((me["uuid"].clone(), me["containers"].clone()), (alice.uuid.as_str().into(), serde_json::json!([alices])));
+            let (_, me) = api.get("/api/me", &bob.login).await;
+            assert_eq!((me["uuid"].clone(), me["containers"].clone()), (bob.uuid.as_str().into(), serde_json::json!([bobs])));
+        }
+        // A right username with another customer's password is still refused.
+        let mixed = Login { username: "alice".into(), password: bob.login.password.clone() };
+        assert_eq!(api.get("/api/me", &mixed).await.0, StatusCode::UNAUTHORIZED);
+    }
+
     async fn staff_users_are_not_customers(api) {
         let (status, body) = api.get("/api/me", &api.staff).await;
         assert_eq!(status, StatusCode::FORBIDDEN);

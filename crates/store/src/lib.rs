@@ -27,6 +27,7 @@ pub mod passwords;
 pub mod payments;
 pub mod port_mappings;
 pub mod products;
+mod revision;
 pub mod servers;
 pub mod tags;
 pub mod time;
@@ -59,6 +60,8 @@ pub struct Store {
     backend: Backend,
     /// The revision of the last write this process committed, for waiters to wake on.
     commits: Arc<watch::Sender<i64>>,
+    /// Revision reads, shared by concurrent callers.
+    revision_reads: Arc<revision::RevisionReads>,
 }
 
 /// The file name of the embedded database inside the data directory.
@@ -115,6 +118,7 @@ impl Store {
             pool,
             backend,
             commits: Arc::new(watch::Sender::new(0)),
+            revision_reads: Arc::default(),
         })
     }
 
@@ -135,13 +139,19 @@ impl Store {
         &self.pool
     }
 
-    /// The current revision of the desired state.
+    /// The current revision of the desired state: never older than the last write committed
+    /// (by any process) before the call. Concurrent callers share one query (the `revision`
+    /// module says how), so checking it on every request stays cheap.
     pub async fn revision(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM berth_revision WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        self.revision_reads
+            .read(|| async {
+                Ok(
+                    sqlx::query_scalar("SELECT value FROM berth_revision WHERE id = 1")
+                        .fetch_one(&self.pool)
+                        .await?,
+                )
+            })
+            .await
     }
 
     /// A receiver that changes whenever a write of this process commits (its value: the

@@ -100,7 +100,7 @@ pub async fn list(
     let store = state.store.clone();
     state
         .rendered
-        .json(&state.store, key, || async move {
+        .json(caller.revision, key, || async move {
             let containers = store
                 .customer_containers(caller.customer_id, &names)
                 .await?;

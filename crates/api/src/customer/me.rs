@@ -1,6 +1,7 @@
 //! `/api/me`: the customer's own account.
 
 use axum::extract::State;
+use axum::response::Response;
 use axum::Json;
 use berth_store::customers::ProfileUpdate;
 use berth_store::logins::Profile;
@@ -12,21 +13,28 @@ use crate::error::ApiResult;
 use crate::input;
 use crate::ApiState;
 
-async fn render(state: &ApiState, customer_id: i64, profile: &Profile) -> ApiResult<Json<Value>> {
+async fn render(state: &ApiState, customer_id: i64, profile: &Profile) -> ApiResult<Value> {
     let (containers, servers) = state.store.customer_holdings(customer_id).await?;
-    Ok(Json(json!({
+    Ok(json!({
         "email": profile.email,
         "vat": profile.vat,
         "company": profile.company,
         "uuid": profile.uuid,
         "containers": containers,
         "servers": servers,
-    })))
+    }))
 }
 
-/// `GET /me`: email, vat, company, uuid, container uids and owned server addresses.
-pub async fn show(State(state): State<ApiState>, caller: CustomerCaller) -> ApiResult<Json<Value>> {
-    render(&state, caller.customer_id, &caller.profile).await
+/// `GET /me`: email, vat, company, uuid, container uids and owned server addresses; rendered
+/// once per revision (the profile comes with the caller, read at or after that revision).
+pub async fn show(State(state): State<ApiState>, caller: CustomerCaller) -> ApiResult<Response> {
+    let key = format!("me:{}", caller.customer_id);
+    state
+        .rendered
+        .json(caller.revision, key, || {
+            render(&state, caller.customer_id, &caller.profile)
+        })
+        .await
 }
 
 /// `POST /me`: changes `email`, `vat`, `company` and `password` (an empty password leaves it
@@ -57,5 +65,5 @@ pub async fn update(
         company: customer.company,
         vat: customer.vat,
     };
-    render(&state, caller.customer_id, &profile).await
+    Ok(Json(render(&state, caller.customer_id, &profile).await?))
 }

@@ -79,6 +79,8 @@ pub struct TestCustomer {
 pub struct TestApi {
     pub base: String,
     pub store: Store,
+    /// The database URL of `store`, for a second store standing for another process.
+    pub url: String,
     pub http: reqwest::Client,
     pub staff: Login,
     pub server_id: i64,
@@ -148,6 +150,7 @@ impl TestApi {
         TestApi {
             base,
             store,
+            url,
             http: reqwest::Client::new(),
             staff: Login {
                 username: "staff".into(),
