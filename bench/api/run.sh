@@ -26,7 +26,7 @@ PORT=18080
 bench_store() {
     local label="$1" database_url="$2"
     local data; data="$(mktemp -d)"
-    local args=(up --data "$data" --api "127.0.0.1:$PORT" --router-http 127.0.0.1:0 --router-stats 127.0.0.1:0)
+    local args=(up --data "$data" --api "127.0.0.1:$PORT" --router-http 127.0.0.1:0 --router-https 127.0.0.1:0 --router-stats 127.0.0.1:0 --no-node)
     [ -n "$database_url" ] && args+=(--database-url "$database_url")
     BERTH_LOG=warn "$BERTH" "${args[@]}" > "$data/banner" 2>/dev/null &
     local pid=$!
