@@ -145,14 +145,18 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?;
         let mut report = GenerationReport::default();
-        for address_id in addresses {
+        // A transaction per group of addresses: each address's bills change whole, and a
+        // commit per address would make the commits the cost.
+        for group in addresses.chunks(ADDRESSES_PER_TRANSACTION) {
             let mut write = self.write().await?;
-            let done =
-                generate_for_address(&mut write, address_id, until, provider_country, &rates)
-                    .await?;
+            for &address_id in group {
+                let done =
+                    generate_for_address(&mut write, address_id, until, provider_country, &rates)
+                        .await?;
+                report.bills += done.bills;
+                report.records += done.records;
+            }
             write.commit().await?;
-            report.bills += done.bills;
-            report.records += done.records;
         }
         Ok(report)
     }
@@ -184,6 +188,31 @@ impl Store {
     }
 }
 
+/// Addresses whose bills are generated in one transaction.
+const ADDRESSES_PER_TRANSACTION: usize = 500;
+
+/// Bill records written by one INSERT (9 values each: within every store's parameter limit).
+const RECORDS_PER_INSERT: usize = 100;
+
+/// `INSERT INTO bill_records … VALUES (…), (…)` for `rows` records, numbered placeholders.
+fn insert_records_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO bill_records (bill_id, order_id, is_recurring, starts_at, ends_at, \
+         seconds, quantity, price, sum) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let first = row * 9 + 1;
+        let placeholders: Vec<String> = (first..first + 9).map(|n| format!("${n}")).collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    sql
+}
+
 async fn generate_for_address(
     write: &mut Write,
     address_id: i64,
@@ -191,30 +220,35 @@ async fn generate_for_address(
     provider_country: &str,
     rates: &[VatRateRow],
 ) -> Result<GenerationReport> {
-    let sql = format!("SELECT {ADDRESS_COLUMNS}, customer_id FROM billing_addresses WHERE id = $1");
+    // The address, where its next bill starts and its open bills, in two round trips: on
+    // PostgreSQL the round trips are the cost of generating thousands of bills.
+    let sql = format!(
+        "SELECT {ADDRESS_COLUMNS}, customer_id, \
+         (SELECT MAX(ends_at) FROM bills WHERE billing_address_id = $1 AND is_final = 1) \
+         AS last_final, \
+         (SELECT MIN(starts_at) FROM orders WHERE billing_address_id = $1) AS first_order \
+         FROM billing_addresses WHERE id = $1"
+    );
     let row = sqlx::query(&sql)
         .bind(address_id)
         .fetch_one(&mut *write.tx)
         .await?;
     let customer_id: i64 = row.try_get("customer_id")?;
+    let last_final: Option<i64> = row.try_get("last_final")?;
+    let first_order: Option<i64> = row.try_get("first_order")?;
     let address = address_from_row(&row)?.address;
-    let last_final: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(ends_at) FROM bills WHERE billing_address_id = $1 AND is_final = 1",
-    )
-    .bind(address_id)
-    .fetch_one(&mut *write.tx)
-    .await?;
-    let first_order: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(starts_at) FROM orders WHERE billing_address_id = $1")
-            .bind(address_id)
-            .fetch_one(&mut *write.tx)
-            .await?;
     let Some(from) = last_final
         .map(|end| end + 1)
         .or(first_order.map(month_start))
     else {
         return Ok(GenerationReport::default());
     };
+    let open: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, starts_at FROM bills WHERE billing_address_id = $1 AND is_final = 0",
+    )
+    .bind(address_id)
+    .fetch_all(&mut *write.tx)
+    .await?;
     let orders: Vec<_> = orders_of_address(&mut write.tx, address_id, from)
         .await?
         .into_iter()
@@ -224,13 +258,10 @@ async fn generate_for_address(
     let mut kept = Vec::new();
     for window in bill_windows(from, until) {
         let records = bill_records(&orders, window);
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM bills WHERE billing_address_id = $1 AND starts_at = $2",
-        )
-        .bind(address_id)
-        .bind(window.starts_at)
-        .fetch_optional(&mut *write.tx)
-        .await?;
+        let existing = open
+            .iter()
+            .find(|(_, starts_at)| *starts_at == window.starts_at)
+            .map(|(id, _)| *id);
         if records.is_empty() && existing.is_none() {
             continue;
         }
@@ -242,64 +273,66 @@ async fn generate_for_address(
                     .bind(id)
                     .execute(&mut *write.tx)
                     .await?;
+                sqlx::query(
+                    "UPDATE bills SET ends_at = $1, net = $2, vat_rate = $3, vat = $4, \
+                     gross = $5, reverse_charge = $6, vat_note = $7 WHERE id = $8",
+                )
+                .bind(window.ends_at)
+                .bind(totals.net.to_string())
+                .bind(totals.vat_rate.to_string())
+                .bind(totals.vat.to_string())
+                .bind(totals.gross.to_string())
+                .bind(i64::from(vat.reverse_charge))
+                .bind(&vat.note)
+                .bind(id)
+                .execute(&mut *write.tx)
+                .await?;
                 id
             }
             None => {
                 sqlx::query_scalar(
                     "INSERT INTO bills (customer_id, billing_address_id, starts_at, ends_at, \
                      is_final, net, vat_rate, vat, gross, reverse_charge, vat_note, created_at) \
-                     VALUES ($1, $2, $3, $3, 0, '0', '0', '0', '0', 0, '', $4) RETURNING id",
+                     VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 )
                 .bind(customer_id)
                 .bind(address_id)
                 .bind(window.starts_at)
+                .bind(window.ends_at)
+                .bind(totals.net.to_string())
+                .bind(totals.vat_rate.to_string())
+                .bind(totals.vat.to_string())
+                .bind(totals.gross.to_string())
+                .bind(i64::from(vat.reverse_charge))
+                .bind(&vat.note)
                 .bind(time::now())
                 .fetch_one(&mut *write.tx)
                 .await?
             }
         };
-        sqlx::query(
-            "UPDATE bills SET ends_at = $1, net = $2, vat_rate = $3, vat = $4, gross = $5, \
-             reverse_charge = $6, vat_note = $7 WHERE id = $8",
-        )
-        .bind(window.ends_at)
-        .bind(totals.net.to_string())
-        .bind(totals.vat_rate.to_string())
-        .bind(totals.vat.to_string())
-        .bind(totals.gross.to_string())
-        .bind(i64::from(vat.reverse_charge))
-        .bind(&vat.note)
-        .bind(bill_id)
-        .execute(&mut *write.tx)
-        .await?;
-        for record in &records {
-            sqlx::query(
-                "INSERT INTO bill_records (bill_id, order_id, is_recurring, starts_at, ends_at, \
-                 seconds, quantity, price, sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(bill_id)
-            .bind(record.order_id)
-            .bind(i64::from(record.is_recurring))
-            .bind(record.starts_at)
-            .bind(record.ends_at)
-            .bind(record.seconds)
-            .bind(record.quantity.to_string())
-            .bind(record.price.to_string())
-            .bind(record.sum.to_string())
-            .execute(&mut *write.tx)
-            .await?;
+        for batch in records.chunks(RECORDS_PER_INSERT) {
+            let sql = insert_records_sql(batch.len());
+            let mut insert = sqlx::query(&sql);
+            for record in batch {
+                insert = insert
+                    .bind(bill_id)
+                    .bind(record.order_id)
+                    .bind(i64::from(record.is_recurring))
+                    .bind(record.starts_at)
+                    .bind(record.ends_at)
+                    .bind(record.seconds)
+                    .bind(record.quantity.to_string())
+                    .bind(record.price.to_string())
+                    .bind(record.sum.to_string());
+            }
+            insert.execute(&mut *write.tx).await?;
         }
         kept.push(bill_id);
         report.bills += 1;
         report.records += records.len();
     }
     // Open bills a shorter run no longer covers go away, records first.
-    let stale: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM bills WHERE billing_address_id = $1 AND is_final = 0")
-            .bind(address_id)
-            .fetch_all(&mut *write.tx)
-            .await?;
-    for id in stale.into_iter().filter(|id| !kept.contains(id)) {
+    for (id, _) in open.into_iter().filter(|(id, _)| !kept.contains(id)) {
         sqlx::query("DELETE FROM bill_records WHERE bill_id = $1")
             .bind(id)
             .execute(&mut *write.tx)
