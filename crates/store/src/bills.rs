@@ -267,49 +267,36 @@ async fn generate_for_address(
         }
         let vat = decide_vat(provider_country, &address, rates, window.ends_at);
         let totals = BillTotals::of(&records, &vat);
-        let bill_id = match existing {
-            Some(id) => {
-                sqlx::query("DELETE FROM bill_records WHERE bill_id = $1")
-                    .bind(id)
-                    .execute(&mut *write.tx)
-                    .await?;
-                sqlx::query(
-                    "UPDATE bills SET ends_at = $1, net = $2, vat_rate = $3, vat = $4, \
-                     gross = $5, reverse_charge = $6, vat_note = $7 WHERE id = $8",
-                )
-                .bind(window.ends_at)
-                .bind(totals.net.to_string())
-                .bind(totals.vat_rate.to_string())
-                .bind(totals.vat.to_string())
-                .bind(totals.gross.to_string())
-                .bind(i64::from(vat.reverse_charge))
-                .bind(&vat.note)
+        if let Some(id) = existing {
+            sqlx::query("DELETE FROM bill_records WHERE bill_id = $1")
                 .bind(id)
                 .execute(&mut *write.tx)
                 .await?;
-                id
-            }
-            None => {
-                sqlx::query_scalar(
-                    "INSERT INTO bills (customer_id, billing_address_id, starts_at, ends_at, \
-                     is_final, net, vat_rate, vat, gross, reverse_charge, vat_note, created_at) \
-                     VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                )
-                .bind(customer_id)
-                .bind(address_id)
-                .bind(window.starts_at)
-                .bind(window.ends_at)
-                .bind(totals.net.to_string())
-                .bind(totals.vat_rate.to_string())
-                .bind(totals.vat.to_string())
-                .bind(totals.gross.to_string())
-                .bind(i64::from(vat.reverse_charge))
-                .bind(&vat.note)
-                .bind(time::now())
-                .fetch_one(&mut *write.tx)
-                .await?
-            }
-        };
+        }
+        // The open bill of this window, made or brought up to date in one statement.
+        let bill_id: i64 = sqlx::query_scalar(
+            "INSERT INTO bills (customer_id, billing_address_id, starts_at, ends_at, \
+             is_final, net, vat_rate, vat, gross, reverse_charge, vat_note, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (billing_address_id, starts_at) DO UPDATE SET \
+             ends_at = excluded.ends_at, net = excluded.net, vat_rate = excluded.vat_rate, \
+             vat = excluded.vat, gross = excluded.gross, \
+             reverse_charge = excluded.reverse_charge, vat_note = excluded.vat_note \
+             RETURNING id",
+        )
+        .bind(customer_id)
+        .bind(address_id)
+        .bind(window.starts_at)
+        .bind(window.ends_at)
+        .bind(totals.net.to_string())
+        .bind(totals.vat_rate.to_string())
+        .bind(totals.vat.to_string())
+        .bind(totals.gross.to_string())
+        .bind(i64::from(vat.reverse_charge))
+        .bind(&vat.note)
+        .bind(time::now())
+        .fetch_one(&mut *write.tx)
+        .await?;
         for batch in records.chunks(RECORDS_PER_INSERT) {
             let sql = insert_records_sql(batch.len());
             let mut insert = sqlx::query(&sql);
