@@ -9,8 +9,7 @@ use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::Duration;
 
-use berth_model::node::{DesiredState, NodeReport};
-use berth_node::{step, Change, ControlPlane, NodeError};
+use berth_node::{step, Change};
 use support::storage::{fixture_on_btrfs, fixture_on_tmpfs};
 use support::{desired, fixture, MEMORY_MB};
 
@@ -95,28 +94,11 @@ fn without_btrfs_quotas_are_off_and_say_why() {
     assert_eq!(done.statuses[0].disk_used, None);
 }
 
-/// A control plane that serves one state and records the reports.
-struct FakeControlPlane {
-    state: DesiredState,
-    reports: Mutex<Vec<NodeReport>>,
-}
-
-impl ControlPlane for FakeControlPlane {
-    fn desired_state(&self, _after: Option<i64>) -> Result<DesiredState, NodeError> {
-        Ok(self.state.clone())
-    }
-
-    fn report(&self, report: &NodeReport) -> Result<(), NodeError> {
-        self.reports.lock().expect("lock").push(report.clone());
-        Ok(())
-    }
-}
-
 #[test]
 fn an_app_killed_for_lack_of_memory_raises_one_oom_alarm_in_the_report_and_the_log() {
     let f = fixture();
     let uid = 31703;
-    let control = FakeControlPlane {
+    let control = support::FakeControlPlane {
         state: desired(vec![f.spec(uid.into())]),
         reports: Mutex::default(),
     };

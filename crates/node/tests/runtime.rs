@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{ContainerState, DesiredState, NodeReport};
-use berth_node::{container_id, step, Change, ControlPlane, NodeConfig, NodeError, Runtime};
+use berth_model::node::ContainerState;
+use berth_node::{container_id, step, Change, NodeConfig, Runtime};
 use berth_wire::signing::VerifyingKey;
 use berth_wire::subscription::{Subscription, SubscriptionKind};
 
@@ -438,23 +438,6 @@ fn unsafe_specs_are_refused_without_touching_the_machine() {
     assert_eq!(f.pid(uid), pid);
 }
 
-/// A control plane that serves one state and records the reports.
-struct FakeControlPlane {
-    state: DesiredState,
-    reports: std::sync::Mutex<Vec<NodeReport>>,
-}
-
-impl ControlPlane for FakeControlPlane {
-    fn desired_state(&self, _after: Option<i64>) -> Result<DesiredState, NodeError> {
-        Ok(self.state.clone())
-    }
-
-    fn report(&self, report: &NodeReport) -> Result<(), NodeError> {
-        self.reports.lock().expect("lock").push(report.clone());
-        Ok(())
-    }
-}
-
 #[test]
 fn a_node_step_realises_the_fetched_state_and_reports_it() {
     let f = fixture();
@@ -463,7 +446,7 @@ fn a_node_step_realises_the_fetched_state_and_reports_it() {
     refused.memory = -1;
     let mut state = desired(vec![f.spec(uid.into()), refused]);
     state.revision = 7;
-    let control = FakeControlPlane {
+    let control = support::FakeControlPlane {
         state,
         reports: Default::default(),
     };

@@ -162,3 +162,23 @@ pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         sleep(Duration::from_millis(100));
     }
 }
+
+/// A control plane that serves one state and records the reports.
+#[allow(dead_code)] // the runtime and alarms tests use it, not every test binary
+pub struct FakeControlPlane {
+    /// The state every call of `desired_state` answers.
+    pub state: DesiredState,
+    /// The reports received, oldest first.
+    pub reports: std::sync::Mutex<Vec<berth_model::node::NodeReport>>,
+}
+
+impl berth_node::ControlPlane for FakeControlPlane {
+    fn desired_state(&self, _after: Option<i64>) -> Result<DesiredState, berth_node::NodeError> {
+        Ok(self.state.clone())
+    }
+
+    fn report(&self, report: &berth_model::node::NodeReport) -> Result<(), berth_node::NodeError> {
+        self.reports.lock().expect("lock").push(report.clone());
+        Ok(())
+    }
+}
