@@ -18,6 +18,7 @@
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
 mod alarm;
+mod cgroup;
 mod command;
 mod control;
 pub mod distro;

@@ -6,8 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Where the cgroup file systems are mounted.
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+use crate::cgroup;
 
 /// The file holding the kill count already raised an alarm for.
 const SEEN: &str = "oom_kills";
@@ -16,23 +15,11 @@ const SEEN: &str = "oom_kills";
 /// (`/berth/30009`) since it was created; `None` when neither cgroup version has it.
 pub(crate) fn kills(cgroup: &str) -> Option<u64> {
     let relative = cgroup.trim_start_matches('/');
-    let v1 = Path::new(CGROUP_ROOT)
-        .join("memory")
-        .join(relative)
-        .join("memory.oom_control");
-    let v2 = Path::new(CGROUP_ROOT).join(relative).join("memory.events");
-    [v1, v2]
-        .iter()
-        .find_map(|file| fs::read_to_string(file).ok())
-        .and_then(|text| counter(&text, "oom_kill"))
-}
-
-/// The value of the `name N` line of a cgroup key-value file.
-fn counter(text: &str, name: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once(' ')?;
-        (key == name).then(|| value.trim().parse().ok())?
-    })
+    cgroup::read_first(&[
+        format!("memory/{relative}/memory.oom_control"),
+        format!("{relative}/memory.events"),
+    ])
+    .and_then(|text| cgroup::field(&text, "oom_kill"))
 }
 
 /// Kills not alarmed yet: `now` minus the count recorded in `bundle` (reset to 0 whenever the
@@ -74,16 +61,6 @@ fn seen_file(bundle: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_kill_counter_is_read_from_either_cgroup_version() {
-        let v1 = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
-        let v2 = "low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\noom_group_kill 0\n";
-        assert_eq!(counter(v1, "oom_kill"), Some(3));
-        assert_eq!(counter(v2, "oom_kill"), Some(2));
-        assert_eq!(counter("oom_kill x\n", "oom_kill"), None);
-        assert_eq!(counter("", "oom_kill"), None);
-    }
 
     #[test]
     fn a_restarted_cgroup_counts_from_zero() {

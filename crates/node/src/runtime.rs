@@ -396,7 +396,7 @@ impl Runtime {
             .map_or(0, |since| since.as_secs() as i64);
         usage::sample_running(
             statuses,
-            |uid| format!("/{}/{uid}", self.config.cgroup_parent),
+            |uid| u32::try_from(uid).ok().map(|uid| self.cgroup(uid)),
             unix,
         )
     }

@@ -2,29 +2,10 @@
 //! report (the API's `/api/metrics/container.<metric>/<uid>`): memory (in use, resident,
 //! page cache), CPU time, block I/O and disk space. cgroup v1 and v2 are both read.
 
-use std::fs;
-use std::path::Path;
-
 use berth_model::metrics::ContainerMetric;
 use berth_model::node::{ContainerState, ContainerStatus, MetricPoint};
 
-/// Where the cgroup file systems are mounted.
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
-/// The first of `files` (paths under the cgroup root) that can be read.
-fn read_first(files: &[String]) -> Option<String> {
-    files
-        .iter()
-        .find_map(|file| fs::read_to_string(Path::new(CGROUP_ROOT).join(file)).ok())
-}
-
-/// The value of the `name N` line of a cgroup key-value file.
-fn field(text: &str, name: &str) -> Option<i64> {
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once(' ')?;
-        (key == name).then(|| value.trim().parse().ok())?
-    })
-}
+use crate::cgroup::{field, read_first};
 
 /// Bytes read and written by the cgroup: v1 `blkio.throttle.io_service_bytes`
 /// (`MAJ:MIN Read N` lines), v2 `io.stat` (`MAJ:MIN rbytes=N wbytes=N …`).
@@ -83,7 +64,7 @@ pub(crate) fn sample(
     .and_then(|text| text.trim().parse().ok())
     .or_else(|| {
         read_first(&[format!("{relative}/cpu.stat")])
-            .and_then(|stat| field(&stat, "usage_usec"))
+            .and_then(|stat| field::<i64>(&stat, "usage_usec"))
             .map(|usec| usec.saturating_mul(1000))
     });
     values.extend(cpu_ns.map(|v| (ContainerMetric::Cpu, v)));
@@ -105,30 +86,23 @@ pub(crate) fn sample(
 }
 
 /// The samples of every running container among `statuses`; `cgroup_of` names a uid's
-/// cgroup.
+/// cgroup (`None`: not a container's uid, no samples).
 pub(crate) fn sample_running(
     statuses: &[ContainerStatus],
-    cgroup_of: impl Fn(i64) -> String,
+    cgroup_of: impl Fn(i64) -> Option<String>,
     unix: i64,
 ) -> Vec<MetricPoint> {
     statuses
         .iter()
         .filter(|status| status.state == ContainerState::Running)
-        .flat_map(|status| sample(status.uid, &cgroup_of(status.uid), status.disk_used, unix))
+        .filter_map(|status| Some((status, cgroup_of(status.uid)?)))
+        .flat_map(|(status, cgroup)| sample(status.uid, &cgroup, status.disk_used, unix))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_of_cgroup_files_are_read_by_name() {
-        let stat = "cache 10\nrss 20\ntotal_cache 30\ntotal_rss 40\n";
-        assert_eq!(field(stat, "total_rss"), Some(40));
-        assert_eq!(field(stat, "rss"), Some(20));
-        assert_eq!(field(stat, "anon"), None);
-    }
 
     #[test]
     fn a_cgroup_that_does_not_exist_gives_no_samples_but_disk_use() {
