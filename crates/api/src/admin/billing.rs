@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use berth_model::billing::{parse_money, parse_vat_csv, ProductPricing};
+use berth_model::billing::{parse_payment_amount, parse_vat_csv, ProductPricing};
 use berth_store::orders::OrderRequest;
-use berth_store::payments::Payment;
 use berth_store::products::ProductEdit;
 use serde_json::{json, Map, Value};
 
+use crate::admin::views;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
 use crate::customer::billing::{
@@ -105,16 +105,6 @@ async fn staff_request(
     Ok((preview, customer_id, request, time))
 }
 
-fn payment_json(payment: &Payment) -> Value {
-    json!({
-        "id": payment.id,
-        "amount": payment.amount,
-        "source": payment.source,
-        "note": payment.note,
-        "paid_at": payment.paid_at,
-    })
-}
-
 /// `POST /v1/admin/orders[?preview=1]` `{customer, product, period, starts_at}`: places an
 /// order for a customer starting at a chosen unix time (migrating existing customers).
 pub async fn place_order(
@@ -199,7 +189,7 @@ pub async fn payments(
         .ok_or_else(|| ApiError::bad_request("customer: required"))?;
     let customer = state.store.customer_by_username(username).await?;
     let payments = state.store.payments(customer.id).await?;
-    Ok(Json(payments.iter().map(payment_json).collect()))
+    Ok(Json(payments.iter().map(views::payment).collect()))
 }
 
 /// `POST /v1/admin/payments` `{customer, amount, source, note?}`: books a payment.
@@ -209,20 +199,17 @@ pub async fn book_payment(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let customer_id = customer_of(&state, &body).await?;
-    let amount = parse_money(
+    let amount = parse_payment_amount(
         "amount",
         input::as_str("amount", input::required(&body, "amount")?)?,
     )?;
-    if amount.is_zero() {
-        return Err(ApiError::bad_request("amount: must be above 0"));
-    }
     let source = input::as_str("source", input::required(&body, "source")?)?;
     let note = input::optional_string(&body, "note")?;
     let payment = state
         .store
         .book_payment(customer_id, amount, source, note.as_deref())
         .await?;
-    Ok((StatusCode::CREATED, Json(payment_json(&payment))))
+    Ok((StatusCode::CREATED, Json(views::payment(&payment))))
 }
 
 /// `GET /v1/admin/vat-rates`: every rate.

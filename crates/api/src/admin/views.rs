@@ -5,6 +5,7 @@ use berth_store::customers::CustomerListing;
 use berth_store::distros::Distro;
 use berth_store::domains::Domain;
 use berth_store::news::News;
+use berth_store::payments::Payment;
 use berth_store::servers::Server;
 use serde_json::{json, Value};
 
@@ -66,4 +67,15 @@ pub fn domain(domain: &Domain) -> Value {
 /// A news item with its audience; `date` is when it was published (unix seconds).
 pub fn news(item: &News) -> Value {
     json!({"id": item.id, "content": item.content, "public": item.public, "date": item.created_at})
+}
+
+/// A payment booked on a customer's account; `paid_at` is unix seconds.
+pub fn payment(payment: &Payment) -> Value {
+    json!({
+        "id": payment.id,
+        "amount": payment.amount,
+        "source": payment.source,
+        "note": payment.note,
+        "paid_at": payment.paid_at,
+    })
 }

@@ -24,7 +24,7 @@ pub use bill::{
     bill_records, bill_until, bill_windows, billing_time, month_end, month_start, utc_text,
     BillRecordLine, BillTotals, BillWindow,
 };
-pub use money::{parse_money, round_money};
+pub use money::{parse_money, parse_payment_amount, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};
 pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod};
 pub use vat::{

@@ -33,6 +33,16 @@ pub fn parse_money(field: &str, text: &str) -> Result<Decimal, ValidationError> 
     Ok(amount)
 }
 
+/// Parses the amount of a payment booked by staff: a price as [`parse_money`] reads it, and
+/// above zero.
+pub fn parse_payment_amount(field: &str, text: &str) -> Result<Decimal, ValidationError> {
+    let amount = parse_money(field, text)?;
+    if amount.is_zero() {
+        return Err(ValidationError::new(field, "must be above 0"));
+    }
+    Ok(amount)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +65,18 @@ mod tests {
         for bad in ["", "-1", "1e3", "1.001", "abc", "1.2.3", "1000000000"] {
             assert!(parse_money("p", bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            parse_payment_amount("amount", "0.00")
+                .expect_err("refused")
+                .to_string(),
+            "amount: must be above 0"
+        );
+        assert!(parse_payment_amount("amount", "1.001").is_err());
+        assert_eq!(
+            parse_payment_amount("amount", "0.01")
+                .expect("valid")
+                .to_string(),
+            "0.01"
+        );
     }
 }
