@@ -3,8 +3,6 @@
 
 use anyhow::Context;
 use berth_api::admin::views;
-use berth_api::customer::billing::bill_json;
-use berth_model::billing::{parse_day, parse_vat_csv, ProviderCountry};
 use berth_model::container::ContainerUpdate;
 use berth_model::domain::DomainName;
 use berth_store::containers::{Actor, ContainerRelations};
@@ -16,6 +14,8 @@ use serde_json::json;
 
 use crate::output::{print_object, print_rows};
 use crate::store_args::StoreArgs;
+
+mod billing;
 
 /// Flags of `berth admin`.
 #[derive(Debug, Args)]
@@ -52,41 +52,9 @@ enum AdminCommand {
     /// News shown to customers (and, when public, to visitors).
     #[command(subcommand)]
     News(NewsCommand),
-    /// Bills: generation and closing.
-    #[command(subcommand)]
-    Bills(BillsCommand),
-    /// VAT rates.
-    #[command(subcommand)]
-    Vat(VatCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum BillsCommand {
-    /// Generate or recompute the open bills; running it again changes nothing.
-    Generate {
-        /// Bill up to the end of this day (YYYY-MM-DD, UTC); default: up to now.
-        #[arg(long)]
-        until: Option<String>,
-        /// The provider's country, which decides VAT.
-        #[arg(long, env = "BERTH_PROVIDER_COUNTRY", default_value = "CH")]
-        provider_country: String,
-    },
-    /// Close a bill: it becomes final and is never recomputed.
-    Close {
-        /// The bill's id.
-        id: i64,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum VatCommand {
-    /// Replace the VAT rates with those of a vat-rates CSV file (7- or 5-column format).
-    Import {
-        /// The CSV file.
-        csv: std::path::PathBuf,
-    },
-    /// List the VAT rates.
-    List,
+    /// Billing: products, orders, bills, payments, balances and VAT rates.
+    #[command(flatten)]
+    Billing(billing::BillingCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -485,55 +453,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .collect();
             print_rows(&rows, &["id", "date", "public", "content"], json);
         }
-        AdminCommand::Bills(BillsCommand::Generate {
-            until,
-            provider_country,
-        }) => {
-            let country = ProviderCountry::parse(&provider_country)?;
-            let until = match until {
-                Some(day) => parse_day("until", &day)? + 86_399,
-                None => std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)?
-                    .as_secs() as i64,
-            };
-            let report = store.generate_bills(until, &country.0).await?;
-            print_object(
-                &json!({"bills": report.bills, "records": report.records, "until": until}),
-                json,
-            );
-        }
-        AdminCommand::Bills(BillsCommand::Close { id }) => {
-            let bill = store.close_bill(id).await?;
-            print_object(&bill_json(&bill), json);
-        }
-        AdminCommand::Vat(VatCommand::Import { csv }) => {
-            let text = std::fs::read_to_string(&csv)
-                .with_context(|| format!("cannot read {}", csv.display()))?;
-            let rows = parse_vat_csv(&text)?;
-            let imported = store.import_vat_rates(&rows).await?;
-            print_object(&json!({"imported": imported}), json);
-        }
-        AdminCommand::Vat(VatCommand::List) => {
-            let rows: Vec<_> = store
-                .vat_rates()
-                .await?
-                .iter()
-                .map(|rate| {
-                    json!({
-                        "from": rate.starts_at,
-                        "until": rate.stops_at,
-                        "territories": rate.territories.join(" "),
-                        "rate": rate.rate,
-                        "type": rate.rate_type,
-                    })
-                })
-                .collect();
-            print_rows(
-                &rows,
-                &["territories", "rate", "type", "from", "until"],
-                json,
-            );
-        }
+        AdminCommand::Billing(command) => billing::run(&store, command, json).await?,
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ enum Command {
     Api(api::ApiArgs),
     /// Apply pending database migrations and exit.
     Migrate(StoreArgs),
-    /// Staff tooling: customers, servers, distros and containers, straight on the store.
+    /// Staff tooling: customers, servers, distros, containers and billing, straight on the store.
     Admin(admin::AdminArgs),
     /// The HTTP/HTTPS router that uWSGI vassals subscribe to, alone.
     Router(Box<crate::router::RouterArgs>),

@@ -7,6 +7,8 @@ use sqlx::Connection;
 
 struct Admin {
     args: Vec<String>,
+    /// The database the commands work on, for what the CLI cannot do (a billing address).
+    url: String,
 }
 
 impl Admin {
@@ -220,6 +222,7 @@ fn admin_cli_on_sqlite() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let admin = Admin {
         args: vec!["--data".into(), dir.path().display().to_string()],
+        url: berth_store::sqlite_url(dir.path()),
     };
     exercise(&admin);
     assert!(dir.path().join("berth.db").exists());
@@ -246,6 +249,7 @@ async fn admin_cli_on_postgres() {
             "--database-url".into(),
             format!("{server}/{name}"),
         ],
+        url: format!("{server}/{name}"),
     };
     tokio::task::spawn_blocking(move || exercise(&admin))
         .await
@@ -260,7 +264,44 @@ async fn admin_cli_on_postgres() {
         .expect("drop database");
 }
 
-/// `berth admin vat` and `berth admin bills` on a real vat-rates sample.
+/// Gives `username` an active billing address in Switzerland, as the customer would over
+/// `/v1/my/billing-address`: neither the staff API nor the CLI sets one.
+fn set_billing_address(admin: &Admin, username: &str) {
+    let url = admin.url.clone();
+    let username = username.to_owned();
+    // A thread of its own: the PostgreSQL run is already inside a Tokio runtime.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let store = berth_store::Store::connect(&url).await.expect("the store");
+            let customer = store
+                .customer_by_username(&username)
+                .await
+                .expect("the customer");
+            let address = berth_model::billing::BillingAddress::new(
+                "Kratos",
+                "Hauptstrasse 1",
+                "8000",
+                "Zürich",
+                "CH",
+                None,
+            )
+            .expect("a valid address");
+            store
+                .set_billing_address(customer.id, &address)
+                .await
+                .expect("address set");
+        });
+    })
+    .join()
+    .expect("the address thread");
+}
+
+/// `berth admin vat` and `berth admin bills` on a real vat-rates sample, then products,
+/// orders, bills, payments and the balance.
 fn billing(admin: &Admin) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let csv = dir.path().join("vat_rates.csv");
@@ -294,4 +335,241 @@ fn billing(admin: &Admin) {
         admin.json(&["vat", "list"]).as_array().map(Vec::len),
         Some(3)
     );
+    products_orders_and_balance(admin);
+}
+
+/// Products, a migrated customer's order, its bill, a payment and the balance, with CH VAT
+/// (8.1 % in 2024, imported by `billing`).
+fn products_orders_and_balance(admin: &Admin) {
+    let product = admin.json(&[
+        "product",
+        "add",
+        "Small VPS",
+        "--description",
+        "1 GB of memory",
+        "--price",
+        "30d=10.00",
+        "--price",
+        "365d=100.00",
+    ]);
+    assert_eq!(product["name"], "Small VPS");
+    assert_eq!(product["one_time_price"], "0");
+    assert_eq!(product["prices"][0]["period"], "30d");
+    assert_eq!(product["prices"][0]["price"], "10.00");
+    assert_eq!(product["prices"][1]["price"], "100.00");
+    let id = product["id"].as_i64().expect("the product's id");
+    let taken = admin.fails(&["product", "add", "Small VPS", "--price", "30d=1"]);
+    assert!(
+        taken.contains("a product named Small VPS exists"),
+        "{taken}"
+    );
+    let cents = admin.fails(&["product", "add", "Odd", "--price", "30d=1.001"]);
+    assert!(cents.contains("more than two decimals"), "{cents}");
+    let period = admin.fails(&["product", "add", "Odd", "--price", "month=1"]);
+    assert!(period.contains("period: must be one of"), "{period}");
+    let syntax = admin.fails(&["product", "add", "Odd", "--price", "30d"]);
+    assert!(syntax.contains("PERIOD=PRICE"), "{syntax}");
+    admin.fails(&["product", "add", "Odd"]);
+    let table = admin.ok(&["product", "list"]);
+    assert!(table.contains("PRICES"), "{table}");
+    assert!(
+        table.contains("Small VPS") && table.contains("30d=10.00 365d=100.00"),
+        "{table}"
+    );
+
+    admin.ok(&["product", "add", "Old VPS", "--price", "30d=5"]);
+    let withdrawn = admin.json(&["product", "edit", "Old VPS", "--active", "false"]);
+    assert_eq!(withdrawn["active"], false);
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|p| p["name"].as_str().expect("a name").to_owned())
+            .collect()
+    };
+    assert_eq!(names(&admin.json(&["product", "list"])), ["Small VPS"]);
+    assert_eq!(
+        names(&admin.json(&["product", "list", "--all"])),
+        ["Old VPS", "Small VPS"]
+    );
+    admin.fails(&["product", "edit", "Old VPS"]);
+    admin.fails(&["product", "edit", "Old VPS", "--active", "maybe"]);
+    assert!(admin
+        .fails(&["product", "edit", "Nothing", "--active", "true"])
+        .contains("no product Nothing"));
+
+    let start = ["--period", "30d", "--start", "2024-03-01"];
+    let no_address = admin.fails(&[&["order", "add", "kratos", "Small VPS"][..], &start].concat());
+    assert!(
+        no_address.contains("add a billing address before ordering"),
+        "{no_address}"
+    );
+    set_billing_address(admin, "kratos");
+    let ghost = admin.fails(&[&["order", "add", "ghost", "Small VPS"][..], &start].concat());
+    assert!(ghost.contains("no customer ghost"), "{ghost}");
+    let sold_out = admin.fails(&[&["order", "add", "kratos", "Old VPS"][..], &start].concat());
+    assert!(sold_out.contains("no longer sold"), "{sold_out}");
+    let unknown = admin.fails(&["order", "add", "kratos", "Small VPS", "--period", "month"]);
+    assert!(unknown.contains("period: must be one of"), "{unknown}");
+    let not_sold = admin.fails(&["order", "add", "kratos", "Small VPS", "--period", "week"]);
+    assert!(
+        not_sold.contains("this product is sold for 30d, 365d"),
+        "{not_sold}"
+    );
+    let bad_day = admin.fails(&[
+        "order",
+        "add",
+        "kratos",
+        "Small VPS",
+        "--period",
+        "30d",
+        "--start",
+        "01.03.2024",
+    ]);
+    assert!(bad_day.contains("start"), "{bad_day}");
+
+    // A preview places nothing; the order by id starts where staff said.
+    let preview = admin.json(
+        &[
+            &["order", "add", "kratos", "Small VPS", "--preview"][..],
+            &start,
+        ]
+        .concat(),
+    );
+    assert_eq!(preview["preview"], true);
+    assert_eq!(preview["total"], "10.00");
+    assert_eq!(
+        admin.json(&["order", "list", "kratos"]),
+        serde_json::json!([])
+    );
+    let placed = admin.json(&[&["order", "add", "kratos", &id.to_string()][..], &start].concat());
+    assert_eq!(placed["preview"], false);
+    assert_eq!(placed["order"]["starts_at"], 1_709_251_200);
+    assert_eq!(placed["order"]["recurring_price"], "10.00");
+    assert_eq!(placed["total"], "10.00");
+    let order_id = placed["order"]["id"].as_i64().expect("the order's id");
+
+    // Editing the product changes what is sold from now on, not the order placed.
+    let edited = admin.json(&[
+        "product",
+        "edit",
+        "Small VPS",
+        "--price",
+        "30d=12.00",
+        "--one-time-price",
+        "5",
+        "--description",
+        "2 GB of memory",
+    ]);
+    assert_eq!(
+        edited["prices"],
+        serde_json::json!([{"period": "30d", "price": "12.00"}])
+    );
+    assert_eq!(edited["one_time_price"], "5");
+    assert_eq!(edited["description"], "2 GB of memory");
+    let kept = admin.json(&["product", "edit", &id.to_string(), "--one-time-price", "0"]);
+    assert_eq!(
+        kept["prices"], edited["prices"],
+        "--one-time-price keeps the periods"
+    );
+    assert!(admin
+        .fails(&["product", "edit", "Small VPS", "--price", "30d=-1"])
+        .contains("prices: must be an amount"));
+
+    // March 1 to 30 is exactly one 30-day period: 10.00, plus 8.1 % CH VAT.
+    let report = admin.json(&["bills", "generate", "--until", "2024-03-30"]);
+    assert_eq!(report["bills"], 1);
+    let bills = admin.json(&["bills", "list", "kratos"]);
+    assert_eq!(bills.as_array().map(Vec::len), Some(1), "{bills}");
+    assert_eq!(bills[0]["starts_at"], 1_709_251_200);
+    assert_eq!(bills[0]["ends_at"], 1_711_843_199);
+    assert_eq!(bills[0]["net"], "10.00");
+    assert_eq!(bills[0]["vat"], "0.81");
+    assert_eq!(bills[0]["gross"], "10.81");
+    assert_eq!(bills[0]["records"][0]["order"], order_id);
+    let table = admin.ok(&["bills", "list", "kratos"]);
+    assert!(
+        table.contains("GROSS")
+            && table.contains("2024-03-01 00:00:00 UTC")
+            && table.contains("10.81"),
+        "{table}"
+    );
+    assert!(admin
+        .fails(&["bills", "list", "ghost"])
+        .contains("no customer ghost"));
+
+    let payment = admin.json(&[
+        "payment", "add", "kratos", "25", "--source", "wire", "--note", "March",
+    ]);
+    assert_eq!(payment["amount"], "25");
+    assert_eq!(payment["source"], "wire");
+    assert_eq!(payment["note"], "March");
+    admin.ok(&["payment", "add", "kratos", "0.50", "--source", "voucher"]);
+    let payments = admin.json(&["payment", "list", "kratos"]);
+    assert_eq!(payments.as_array().map(Vec::len), Some(2));
+    assert_eq!(payments[1]["amount"], "0.50");
+    assert!(admin.ok(&["payment", "list", "kratos"]).contains("voucher"));
+    let zero = admin.fails(&["payment", "add", "kratos", "0", "--source", "wire"]);
+    assert!(zero.contains("amount: must be above 0"), "{zero}");
+    let cents = admin.fails(&["payment", "add", "kratos", "1.001", "--source", "wire"]);
+    assert!(
+        cents.contains("amount: has more than two decimals"),
+        "{cents}"
+    );
+    admin.fails(&["payment", "add", "kratos", "abc", "--source", "wire"]);
+    admin.fails(&["payment", "add", "kratos", "1", "--source", " "]);
+    assert!(admin
+        .fails(&["payment", "add", "ghost", "1", "--source", "wire"])
+        .contains("no customer ghost"));
+    assert_eq!(
+        admin
+            .json(&["payment", "list", "kratos"])
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
+    // 25.00 + 0.50 paid − 10.81 billed.
+    let balance = admin.json(&["balance", "kratos"]);
+    assert_eq!(balance["paid"], "25.50");
+    assert_eq!(balance["billed"], "10.81");
+    assert_eq!(balance["balance"], "14.69");
+    assert!(admin.ok(&["balance", "kratos"]).contains("balance: 14.69"));
+    assert!(admin
+        .fails(&["balance", "ghost"])
+        .contains("no customer ghost"));
+
+    // An order that has not started yet, cancelled, ends before it starts.
+    let later = admin.json(&[
+        "order",
+        "add",
+        "kratos",
+        "Small VPS",
+        "--period",
+        "30d",
+        "--start",
+        "2099-01-01",
+    ]);
+    assert_eq!(later["order"]["recurring_price"], "12.00");
+    let later_id = later["order"]["id"]
+        .as_i64()
+        .expect("the order's id")
+        .to_string();
+    let cancelled = admin.json(&["order", "cancel", "kratos", &later_id]);
+    assert_eq!(cancelled["ends_at"], 4_070_908_799_i64);
+    let again = admin.fails(&["order", "cancel", "kratos", &later_id]);
+    assert!(again.contains("already ends"), "{again}");
+    assert!(admin
+        .fails(&["order", "cancel", "kratos", "999999"])
+        .contains("order not found"));
+    let orders = admin.json(&["order", "list", "kratos"]);
+    assert_eq!(orders[0]["recurring_price"], "10.00");
+    assert_eq!(orders[0]["ends_at"], Value::Null);
+    assert_eq!(orders[1]["ends_at"], 4_070_908_799_i64);
+    let table = admin.ok(&["order", "list", "kratos"]);
+    assert!(
+        table.contains("Small VPS") && table.contains("2099-01-01 00:00:00 UTC"),
+        "{table}"
+    );
+    assert_eq!(admin.json(&["balance", "kratos"])["balance"], "14.69");
 }
