@@ -92,7 +92,7 @@ on_both_stores! {
             assert_eq!(api.get("/api/containers", &alice.login).await.0, StatusCode::OK);
         }
         let more = admin
-            .create_container(alice.id, api.server_id, "more", 128, 1024)
+            .create_container(alice.id, api.server_id, "more", 128, 1024, None)
             .await
             .expect("container")
             .summary

@@ -113,6 +113,36 @@ const VAT_CSV: &str =
 2000-04-01,,\"FR\nMC\",EUR,0.2,standard,France standard VAT\n";
 
 on_both_stores! {
+    async fn an_upgrade_after_a_pending_downgrade_bills_like_an_upgrade(api) {
+        let alice = alice_and_co(&api).await;
+        let small = product(&api, "vm-small", "10").await;
+        let tiny = product(&api, "vm-tiny", "5").await;
+        let big = product(&api, "vm-big", "20").await;
+        let first = staff_order(&api, &alice, small, JAN_1_2020).await;
+        let downgrade = staff_replace(&api, &alice, first, tiny, JAN_1_2020 + 10 * DAY).await;
+        assert_eq!(downgrade["change"], "downgrade");
+        let pending = downgrade["order"]["id"].as_i64().expect("order id");
+        let at = JAN_1_2020 + 15 * DAY;
+        let quote = staff_replace(&api, &alice, pending, big, at).await;
+        assert_eq!(quote["change"], "upgrade");
+        assert_eq!(quote["order"]["starts_at"], at);
+        // The quote names the order that stops now: the 10 CHF one, not the pending one.
+        assert_eq!(quote["replaced"], json!({"id": first, "ends_at": at - 1}));
+        assert_eq!(quote["total"], "25.00");
+        generate(&api, JAN_1_2020 + 45 * DAY - 1).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        assert_eq!(total(&bills, "net"), 25.0);
+        let (_, orders) = api.get("/v1/my/orders", &alice.login).await;
+        assert_eq!(orders[0]["ends_at"], at - 1);
+        assert_eq!(orders[1]["ends_at"], at - 1);
+        assert_eq!(orders[2]["replaces"], pending);
+        let pending_billed = bills.as_array().expect("bills").iter()
+            .flat_map(|bill| bill["records"].as_array().cloned().unwrap_or_default())
+            .filter(|record| record["order"] == pending)
+            .count();
+        assert_eq!(pending_billed, 0);
+    }
+
     async fn the_seed_upgrade_after_15_days_totals_25_chf(api) {
         let alice = alice_and_co(&api).await;
         let small = product(&api, "vm-small", "10").await;

@@ -197,7 +197,7 @@ on_both_stores! {
         let alice = api.customer("alice").await;
         let distro = api.store.add_distro("bookworm", "/distros/bookworm").await.expect("distro").id;
         let on_a = api.container(&alice, "a").await;
-        let on_b = api.store.create_container(alice.id, server_b, "b", 128, 1024).await.expect("container").summary.uid;
+        let on_b = api.store.create_container(alice.id, server_b, "b", 128, 1024, None).await.expect("container").summary.uid;
         make_runnable(&api, &alice.login, on_a, distro, &[KEY]).await;
         make_runnable(&api, &alice.login, on_b, distro, &[KEY]).await;
         assert_eq!(uids(&node_get(&api, "/node/v1/state?wait=0", &credential_a).await.1), vec![on_a]);
@@ -325,7 +325,7 @@ on_both_stores! {
         let server = api.owned_server(&alice, "198.51.100.7", 4096).await;
         let credential = join(&api, server).await;
         let (_, other) = second_server(&api).await;
-        let uid = api.store.create_container(alice.id, server, "db", 256, 1024).await.expect("container").summary.uid;
+        let uid = api.store.create_container(alice.id, server, "db", 256, 1024, None).await.expect("container").summary.uid;
         let (_, first) = node_get(&api, "/node/v1/state?revision=0", &credential).await;
         assert_eq!(first["port_mappings"], json!([]));
         let revision = first["revision"].as_i64().expect("revision");

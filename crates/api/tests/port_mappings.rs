@@ -9,7 +9,7 @@ on_both_stores! {
     async fn an_owner_maps_ports_to_containers_on_their_server(api) {
         let alice = api.customer("alice").await;
         let server = api.owned_server(&alice, "198.51.100.7", 4096).await;
-        let uid = api.store.create_container(alice.id, server, "db", 256, 1024).await.expect("container").summary.uid;
+        let uid = api.store.create_container(alice.id, server, "db", 256, 1024, None).await.expect("container").summary.uid;
         let body = format!(r#"{{"container": {uid}, "proto": "tcp", "public_port": 5432, "private_port": 5432}}"#);
         let (status, created) = api.post("/api/portmappings/198.51.100.7", &alice.login, &body).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -37,8 +37,8 @@ on_both_stores! {
     async fn a_public_port_is_taken_once_per_server(api) {
         let alice = api.customer("alice").await;
         let server = api.owned_server(&alice, "198.51.100.7", 4096).await;
-        let first = api.store.create_container(alice.id, server, "a", 256, 1024).await.expect("container").summary.uid;
-        let second = api.store.create_container(alice.id, server, "b", 256, 1024).await.expect("container").summary.uid;
+        let first = api.store.create_container(alice.id, server, "a", 256, 1024, None).await.expect("container").summary.uid;
+        let second = api.store.create_container(alice.id, server, "b", 256, 1024, None).await.expect("container").summary.uid;
         let map = |uid: i64, public: i64, private: i64| format!(r#"{{"container": {uid}, "proto": "tcp", "public_port": {public}, "private_port": {private}}}"#);
         assert_eq!(api.post("/api/portmappings/198.51.100.7", &alice.login, &map(first, 2222, 22222)).await.0, StatusCode::CREATED);
         let (status, body) = api.post("/api/portmappings/198.51.100.7", &alice.login, &map(second, 2222, 22222)).await;
@@ -51,7 +51,7 @@ on_both_stores! {
     async fn bad_mappings_are_refused_and_nothing_is_stored(api) {
         let alice = api.customer("alice").await;
         let server = api.owned_server(&alice, "198.51.100.7", 4096).await;
-        let uid = api.store.create_container(alice.id, server, "db", 256, 1024).await.expect("container").summary.uid;
+        let uid = api.store.create_container(alice.id, server, "db", 256, 1024, None).await.expect("container").summary.uid;
         for body in [
             format!(r#"{{"container": {uid}, "proto": "icmp", "public_port": 5000, "private_port": 5000}}"#),
             format!(r#"{{"container": {uid}, "proto": "tcp", "public_port": 80, "private_port": 5000}}"#),
@@ -74,7 +74,7 @@ on_both_stores! {
         let bob = api.customer("bob").await;
         let server = api.owned_server(&alice, "198.51.100.7", 4096).await;
         api.owned_server(&bob, "198.51.100.8", 4096).await;
-        let on_alices = api.store.create_container(alice.id, server, "db", 256, 1024).await.expect("container").summary.uid;
+        let on_alices = api.store.create_container(alice.id, server, "db", 256, 1024, None).await.expect("container").summary.uid;
         let on_shared = api.container(&alice, "web").await;
         let bobs = api.container(&bob, "bobs").await;
         assert_eq!(api.get("/api/portmappings/198.51.100.7", &bob.login).await.0, StatusCode::FORBIDDEN);

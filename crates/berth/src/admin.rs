@@ -361,7 +361,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no server {server}"))?;
             let created = store
-                .create_container(customer.id, server.id, &name, memory, storage)
+                .create_container(customer.id, server.id, &name, memory, storage, None)
                 .await?;
             if json {
                 println!("{}", json!({"uid": created.summary.uid}));

@@ -160,6 +160,7 @@ pub async fn first_start(store: &Store, data: &Path) -> anyhow::Result<Option<Fi
             "demo",
             DEMO_MEMORY_MB,
             DEMO_STORAGE_MB,
+            None,
         )
         .await?;
     let first = FirstStart {

@@ -107,7 +107,7 @@ async fn the_router_follows_the_node_apis_domain_keys() {
         .await
         .expect("distro");
     let uid = store
-        .create_container(alice.id, server.id, "web", 128, 1024)
+        .create_container(alice.id, server.id, "web", 128, 1024, None)
         .await
         .expect("container")
         .summary

@@ -3,10 +3,14 @@
 
 use std::collections::HashMap;
 
+use berth_model::billing::{ContainerSize, RecurringPeriod};
 use berth_model::container::{self, AlarmChannel, ContainerSettings, ContainerUpdate};
 use berth_model::{ssh_keys, ValidationError};
 use sqlx::Row;
 
+use crate::container_orders::{
+    end_deleted_container_order, order_new_container, reorder_resized_container, BilledContainer,
+};
 use crate::write::Write;
 use crate::{servers, tags, time, Result, Store, StoreError};
 
@@ -144,7 +148,9 @@ fn bool_flag(value: bool) -> i64 {
 
 impl Store {
     /// Creates a container on a server with room for it. The new container has no distro and
-    /// no keys, so it does not start until its owner sets both.
+    /// no keys, so it does not start until its owner sets both. When a product prices
+    /// containers, the container's order (for `period`, or the product's first) is placed in
+    /// the same write.
     pub async fn create_container(
         &self,
         customer_id: i64,
@@ -152,6 +158,7 @@ impl Store {
         name: &str,
         memory: i64,
         storage: i64,
+        period: Option<RecurringPeriod>,
     ) -> Result<Container> {
         let name = container::name(name)?;
         let memory = container::resource_mb("memory", memory)?;
@@ -176,6 +183,13 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *write.tx)
         .await?;
+        let billed = BilledContainer {
+            customer_id,
+            server_id,
+            id,
+            size: ContainerSize { memory, storage },
+        };
+        order_new_container(&mut write, &billed, period, now).await?;
         write.touch_server(server_id).await?;
         write.commit().await?;
         self.container(Actor::Staff, container::uid_of(id)).await
@@ -288,6 +302,7 @@ impl Store {
         let next = &applied.settings;
         let old_size = (current.settings.memory, current.settings.storage);
         let new_size = (next.memory, next.storage);
+        let id = uid - container::BASE_UID;
         if old_size != new_size {
             server.capacity.admit(old_size, new_size)?;
             reserve(
@@ -297,8 +312,17 @@ impl Store {
                 new_size.1 - old_size.1,
             )
             .await?;
+            let billed = BilledContainer {
+                customer_id: current.customer_id,
+                server_id: server.id,
+                id,
+                size: ContainerSize {
+                    memory: new_size.0,
+                    storage: new_size.1,
+                },
+            };
+            reorder_resized_container(&mut write, &billed, time::now()).await?;
         }
-        let id = uid - container::BASE_UID;
         if let Some(peer) = changes.link {
             link(&mut write, id, peer).await?;
         }
@@ -380,6 +404,7 @@ impl Store {
             .bind(id)
             .execute(&mut *write.tx)
             .await?;
+        end_deleted_container_order(&mut write, current.customer_id, id, time::now()).await?;
         reserve(
             &mut write,
             current.server_id,

@@ -9,6 +9,7 @@
 pub mod alarms;
 pub mod billing_addresses;
 pub mod bills;
+mod container_orders;
 pub mod containers;
 pub mod customers;
 pub mod distros;

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "port mappings",
         sql: include_str!("../migrations/0005_port_mappings.sql"),
     },
+    Migration {
+        version: 6,
+        name: "container orders",
+        sql: include_str!("../migrations/0006_container_orders.sql"),
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -2,9 +2,10 @@
 //! previewed: the same computation, not committed.
 
 use berth_model::billing::{
-    bill_records, billing_time, round_money, BillRecordLine, BillWindow, ChangeKind, Decimal,
-    OrderTerms, RecurringPeriod,
+    bill_records, billing_time, round_money, BillRecordLine, BillWindow, Change, ChangeKind,
+    ContainerSize, Decimal, OrderTerms, RecurringPeriod,
 };
+use berth_model::container;
 use sqlx::Row;
 
 use crate::products::decimal;
@@ -26,6 +27,8 @@ pub struct Order {
     pub replaces_id: Option<i64>,
     /// The order that replaced it.
     pub replaced_by_id: Option<i64>,
+    /// For a container's order: the container's uid and the size it was priced from.
+    pub container: Option<(i64, ContainerSize)>,
 }
 
 /// What to order: a product for one of its periods.
@@ -57,8 +60,9 @@ pub struct OrderQuote {
     pub order_id: Option<i64>,
 }
 
-const ORDER_COLUMNS: &str = "o.id, o.product_id, o.billing_address_id, o.period, \
+pub(crate) const ORDER_COLUMNS: &str = "o.id, o.product_id, o.billing_address_id, o.period, \
      o.one_time_price, o.recurring_price, o.starts_at, o.ends_at, o.replaces_id, \
+     o.container_id, o.memory, o.storage, \
      (SELECT r.id FROM orders r WHERE r.replaces_id = o.id) AS replaced_by_id";
 
 pub(crate) fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order> {
@@ -76,6 +80,16 @@ pub(crate) fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order> {
         },
         replaces_id: row.try_get("replaces_id")?,
         replaced_by_id: row.try_get("replaced_by_id")?,
+        container: match row.try_get::<Option<i64>, _>("container_id")? {
+            Some(id) => Some((
+                container::uid_of(id),
+                ContainerSize {
+                    memory: row.try_get::<Option<i64>, _>("memory")?.unwrap_or(0),
+                    storage: row.try_get::<Option<i64>, _>("storage")?.unwrap_or(0),
+                },
+            )),
+            None => None,
+        },
     })
 }
 
@@ -173,6 +187,12 @@ impl Store {
     /// One of a customer's orders that has no end yet; an ended one is a conflict.
     async fn open_order(&self, customer_id: i64, id: i64, verb: &str) -> Result<Order> {
         let order = self.order(customer_id, id).await?;
+        if let Some((uid, _)) = order.container {
+            return Err(StoreError::Conflict(format!(
+                "order {id} bills container {uid}: it follows the container, which is resized \
+                 or deleted instead"
+            )));
+        }
         if order.terms.has_end() {
             return Err(already_ends(verb));
         }
@@ -213,12 +233,15 @@ impl Store {
         if commit {
             let mut write = self.write().await?;
             let id = insert_order(
-                &mut write.tx,
-                customer_id,
-                address.id,
-                request,
-                &quote.terms,
-                None,
+                &mut write,
+                &NewOrder {
+                    customer_id,
+                    address_id: address.id,
+                    product_id: request.product_id,
+                    terms: &quote.terms,
+                    replaces: None,
+                    container: None,
+                },
             )
             .await?;
             write.commit().await?;
@@ -242,21 +265,33 @@ impl Store {
         let old = self.open_order(customer_id, id, "replaced").await?;
         let address = self.active_billing_address(customer_id).await?;
         let mut terms = self.terms_for(request, at).await?;
-        let change = old.terms.replace(&terms, at)?;
-        terms.starts_at = change.new_starts_at;
-        let mut old_terms = old.terms.clone();
-        old_terms.ends_at = Some(change.old_ends_at);
-        let mut quote = quote(Some(change.kind), Some((id, old_terms)), terms);
+        let mut conn = self.pool().acquire().await?;
+        let plan = plan_replacement(&mut conn, &old, &terms, at).await?;
+        drop(conn);
+        terms.starts_at = plan.change.new_starts_at;
+        // The quote shows the order that stops: the running one when a pending one is cut.
+        let stopping = match &plan.cut {
+            Some(cut) => (cut.id, cut.terms.clone()),
+            None => {
+                let mut old_terms = old.terms.clone();
+                old_terms.ends_at = Some(plan.change.old_ends_at);
+                (id, old_terms)
+            }
+        };
+        let mut quote = quote(Some(plan.change.kind), Some(stopping), terms);
         if commit {
             let mut write = self.write().await?;
-            end_open_order(&mut write, customer_id, id, change.old_ends_at, "replaced").await?;
+            plan.apply(&mut write, customer_id, id, "replaced").await?;
             let new_id = insert_order(
-                &mut write.tx,
-                customer_id,
-                address.id,
-                request,
-                &quote.terms,
-                Some(id),
+                &mut write,
+                &NewOrder {
+                    customer_id,
+                    address_id: address.id,
+                    product_id: request.product_id,
+                    terms: &quote.terms,
+                    replaces: Some(id),
+                    container: None,
+                },
             )
             .await?;
             write.commit().await?;
@@ -283,7 +318,7 @@ fn already_ends(verb: &str) -> StoreError {
 }
 
 /// Gives order `id` its end, unless a concurrent write gave it one first.
-async fn end_open_order(
+pub(crate) async fn end_open_order(
     write: &mut Write,
     customer_id: i64,
     id: i64,
@@ -305,34 +340,141 @@ async fn end_open_order(
     Ok(())
 }
 
+/// A running order that stops earlier than its end said, because the pending order after it
+/// is replaced by an upgrade.
+pub(crate) struct Cut {
+    /// The running order.
+    pub id: i64,
+    /// Its end before the cut.
+    pub ends_at: i64,
+    /// Its terms with the new end.
+    pub terms: OrderTerms,
+}
+
+/// How a replacement works out: when the old order ends and the new one starts, and the
+/// running order it cuts short, if any.
+pub(crate) struct Replacement {
+    /// The old order's end and the new order's start.
+    pub change: Change,
+    /// The running order stopped at once, when a pending order is replaced by an upgrade.
+    pub cut: Option<Cut>,
+}
+
+/// Plans replacing `old` by `new` at `at`. An old order that has not started yet and
+/// replaces a running one is replaced as [`OrderTerms::replace_pending`] says.
+pub(crate) async fn plan_replacement(
+    conn: &mut sqlx::AnyConnection,
+    old: &Order,
+    new: &OrderTerms,
+    at: i64,
+) -> Result<Replacement> {
+    let running = match old.replaces_id {
+        Some(previous) if at < old.terms.starts_at => {
+            let sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1");
+            let row = sqlx::query(&sql).bind(previous).fetch_one(conn).await?;
+            Some(order_from_row(&row)?)
+        }
+        _ => None,
+    };
+    let Some(running) = running else {
+        return Ok(Replacement {
+            change: old.terms.replace(new, at)?,
+            cut: None,
+        });
+    };
+    let (change, cut) = old.terms.replace_pending(&running.terms, new, at)?;
+    let cut = match (cut, running.terms.ends_at) {
+        (Some(new_end), Some(ends_at)) => Some(Cut {
+            id: running.id,
+            ends_at,
+            terms: OrderTerms {
+                ends_at: Some(new_end),
+                ..running.terms
+            },
+        }),
+        _ => None,
+    };
+    Ok(Replacement { change, cut })
+}
+
+impl Replacement {
+    /// Ends the old order `id` and cuts the running one short, in `write`; a concurrent
+    /// change to either is a conflict.
+    pub(crate) async fn apply(
+        &self,
+        write: &mut Write,
+        customer_id: i64,
+        id: i64,
+        verb: &str,
+    ) -> Result<()> {
+        if let Some(cut) = &self.cut {
+            let new_end = cut.terms.ends_at.unwrap_or(cut.ends_at);
+            let cut_short = sqlx::query(
+                "UPDATE orders SET ends_at = $1 WHERE id = $2 AND customer_id = $3 AND ends_at = $4",
+            )
+            .bind(new_end)
+            .bind(cut.id)
+            .bind(customer_id)
+            .bind(cut.ends_at)
+            .execute(&mut *write.tx)
+            .await?
+            .rows_affected();
+            if cut_short == 0 {
+                return Err(StoreError::Conflict(
+                    "the order changed meanwhile; try again".to_owned(),
+                ));
+            }
+        }
+        end_open_order(write, customer_id, id, self.change.old_ends_at, verb).await
+    }
+}
+
 fn fix_new_id(quote: &mut OrderQuote, id: i64) {
     for record in quote.records.iter_mut().filter(|r| r.order_id == 0) {
         record.order_id = id;
     }
 }
 
-async fn insert_order(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    customer_id: i64,
-    address_id: i64,
-    request: OrderRequest,
-    terms: &OrderTerms,
-    replaces: Option<i64>,
-) -> Result<i64> {
+/// An order about to be inserted.
+pub(crate) struct NewOrder<'a> {
+    /// The customer ordering.
+    pub customer_id: i64,
+    /// The billing address it is billed to.
+    pub address_id: i64,
+    /// The product ordered.
+    pub product_id: i64,
+    /// Its terms; its end is left empty.
+    pub terms: &'a OrderTerms,
+    /// The order it replaces.
+    pub replaces: Option<i64>,
+    /// The container (database id) it bills, and the size it was priced from.
+    pub container: Option<(i64, ContainerSize)>,
+}
+
+/// Inserts `order` in `write`, returning its id.
+pub(crate) async fn insert_order(write: &mut Write, order: &NewOrder<'_>) -> Result<i64> {
+    let (container_id, size) = match order.container {
+        Some((id, size)) => (Some(id), Some(size)),
+        None => (None, None),
+    };
     Ok(sqlx::query_scalar(
         "INSERT INTO orders (customer_id, billing_address_id, product_id, period, \
-         one_time_price, recurring_price, starts_at, ends_at, replaces_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9) RETURNING id",
+         one_time_price, recurring_price, starts_at, ends_at, replaces_id, container_id, \
+         memory, storage, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12) RETURNING id",
     )
-    .bind(customer_id)
-    .bind(address_id)
-    .bind(request.product_id)
-    .bind(request.period.as_str())
-    .bind(terms.one_time_price.to_string())
-    .bind(terms.recurring_price.to_string())
-    .bind(terms.starts_at)
-    .bind(replaces)
+    .bind(order.customer_id)
+    .bind(order.address_id)
+    .bind(order.product_id)
+    .bind(order.terms.period.as_str())
+    .bind(order.terms.one_time_price.to_string())
+    .bind(order.terms.recurring_price.to_string())
+    .bind(order.terms.starts_at)
+    .bind(order.replaces)
+    .bind(container_id)
+    .bind(size.map(|s| s.memory))
+    .bind(size.map(|s| s.storage))
     .bind(time::now())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *write.tx)
     .await?)
 }

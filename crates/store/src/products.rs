@@ -2,7 +2,7 @@
 //! allowed period. Editing a product never changes existing orders: an order copies its
 //! prices when it is placed.
 
-use berth_model::billing::{product_name, Decimal, PeriodPrice, ProductPricing};
+use berth_model::billing::{product_name, Decimal, PeriodPrice, ProductPricing, ResourcePrice};
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
@@ -50,7 +50,15 @@ fn prices_text(prices: &[PeriodPrice]) -> String {
     lines.join("\n")
 }
 
-fn product_from_row(row: &sqlx::any::AnyRow) -> Result<Product> {
+fn resource_prices_text(prices: &[ResourcePrice]) -> String {
+    let lines: Vec<String> = prices
+        .iter()
+        .map(|p| format!("{}={},{}", p.period, p.memory_mb, p.storage_mb))
+        .collect();
+    lines.join("\n")
+}
+
+pub(crate) fn product_from_row(row: &sqlx::any::AnyRow) -> Result<Product> {
     let prices: String = row.try_get("prices")?;
     let pairs: Vec<(String, String)> = prices
         .lines()
@@ -58,7 +66,19 @@ fn product_from_row(row: &sqlx::any::AnyRow) -> Result<Product> {
         .map(|(period, price)| (period.to_owned(), price.to_owned()))
         .collect();
     let one_time: String = row.try_get("one_time_price")?;
-    let pricing = ProductPricing::parse(&one_time, &pairs)?;
+    let mut pricing = ProductPricing::parse(&one_time, &pairs)?;
+    let resource_prices: String = row.try_get("resource_prices")?;
+    if !resource_prices.is_empty() {
+        let triples: Vec<(String, String, String)> = resource_prices
+            .lines()
+            .filter_map(|line| {
+                let (period, units) = line.split_once('=')?;
+                let (memory, storage) = units.split_once(',')?;
+                Some((period.to_owned(), memory.to_owned(), storage.to_owned()))
+            })
+            .collect();
+        pricing = pricing.with_resource_prices(&triples)?;
+    }
     Ok(Product {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -68,7 +88,33 @@ fn product_from_row(row: &sqlx::any::AnyRow) -> Result<Product> {
     })
 }
 
-const PRODUCT_COLUMNS: &str = "id, name, description, one_time_price, prices, active";
+pub(crate) const PRODUCT_COLUMNS: &str =
+    "id, name, description, one_time_price, prices, resource_prices, active";
+
+/// Refuses to make a second active product that prices containers: new containers must know
+/// which product they are ordered as.
+async fn one_container_product(
+    write: &mut crate::write::Write,
+    id: Option<i64>,
+    pricing: &ProductPricing,
+    active: bool,
+) -> Result<()> {
+    if !(active && pricing.prices_containers()) {
+        return Ok(());
+    }
+    let other: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM products WHERE active = 1 AND resource_prices <> '' AND id <> $1",
+    )
+    .bind(id.unwrap_or(0))
+    .fetch_optional(&mut *write.tx)
+    .await?;
+    match other {
+        Some(name) => Err(StoreError::Conflict(format!(
+            "product {name} already prices containers; deactivate it first"
+        ))),
+        None => Ok(()),
+    }
+}
 
 impl Store {
     /// The catalogue by name; inactive products only when `with_inactive`.
@@ -106,14 +152,16 @@ impl Store {
         let name = product_name(name)?;
         let description = berth_model::text::note("description", description, 2000)?;
         let mut write = self.write().await?;
+        one_container_product(&mut write, None, pricing, true).await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO products (name, description, one_time_price, prices, active, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+            "INSERT INTO products (name, description, one_time_price, prices, resource_prices, \
+             active, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
         )
         .bind(&name)
         .bind(&description)
         .bind(pricing.one_time_price.to_string())
         .bind(prices_text(&pricing.prices))
+        .bind(resource_prices_text(&pricing.resource_prices))
         .bind(time::now())
         .fetch_one(&mut *write.tx)
         .await
@@ -130,15 +178,18 @@ impl Store {
             .transpose()?;
         let current = self.product(id).await?;
         let pricing = edit.pricing.unwrap_or(current.pricing);
+        let active = edit.active.unwrap_or(current.active);
         let mut write = self.write().await?;
+        one_container_product(&mut write, Some(id), &pricing, active).await?;
         sqlx::query(
-            "UPDATE products SET description = $1, one_time_price = $2, prices = $3, active = $4 \
-             WHERE id = $5",
+            "UPDATE products SET description = $1, one_time_price = $2, prices = $3, \
+             resource_prices = $4, active = $5 WHERE id = $6",
         )
         .bind(description.unwrap_or(current.description))
         .bind(pricing.one_time_price.to_string())
         .bind(prices_text(&pricing.prices))
-        .bind(i64::from(edit.active.unwrap_or(current.active)))
+        .bind(resource_prices_text(&pricing.resource_prices))
+        .bind(i64::from(active))
         .bind(id)
         .execute(&mut *write.tx)
         .await?;

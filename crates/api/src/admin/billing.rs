@@ -21,21 +21,88 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::{self, ObjectId};
 use crate::ApiState;
 
-fn pricing(body: &Map<String, Value>) -> ApiResult<ProductPricing> {
+/// A price sent as a JSON string (or, leniently, a number).
+fn price_text(field: &str, price: &Value) -> ApiResult<String> {
+    match price {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        _ => Err(ApiError::bad_request(format!(
+            "{field}: each price must be a string"
+        ))),
+    }
+}
+
+/// `resource_prices: {period: {memory_mb, storage_mb}}` as `(period, memory, storage)` rows.
+fn resource_prices(value: &Value) -> ApiResult<Vec<(String, String, String)>> {
+    let shape = || {
+        ApiError::bad_request(
+            "resource_prices: must be an object {period: {memory_mb: price, storage_mb: price}}",
+        )
+    };
+    value
+        .as_object()
+        .ok_or_else(shape)?
+        .iter()
+        .map(|(period, units)| {
+            let units = units.as_object().ok_or_else(shape)?;
+            let unit = |name: &str| {
+                units
+                    .get(name)
+                    .ok_or_else(shape)
+                    .and_then(|price| price_text("resource_prices", price))
+            };
+            Ok((period.clone(), unit("memory_mb")?, unit("storage_mb")?))
+        })
+        .collect()
+}
+
+/// The pricing a create or edit sends, on top of `current` (an edit's product): `prices`
+/// replaces the periods and prices, `resource_prices` the prices per MB (`null` makes the
+/// product stop pricing containers); what is not sent is kept.
+fn pricing(
+    body: &Map<String, Value>,
+    current: Option<&ProductPricing>,
+) -> ApiResult<ProductPricing> {
+    let mut base = match (body.contains_key("prices"), current) {
+        (false, Some(current)) => current.clone(),
+        _ => base_pricing(body)?,
+    };
+    if let Some(one_time) = input::optional_string(body, "one_time_price")? {
+        base.one_time_price = parse_money("one_time_price", &one_time)?;
+    }
+    let rows = match body.get("resource_prices") {
+        Some(Value::Null) => Vec::new(),
+        Some(value) => resource_prices(value)?,
+        None => current
+            .map(|c| {
+                c.resource_prices
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.period.to_string(),
+                            r.memory_mb.to_string(),
+                            r.storage_mb.to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    base.resource_prices.clear();
+    if rows.is_empty() {
+        return Ok(base);
+    }
+    Ok(base.with_resource_prices(&rows)?)
+}
+
+fn base_pricing(body: &Map<String, Value>) -> ApiResult<ProductPricing> {
     let one_time = input::optional_string(body, "one_time_price")?.unwrap_or_else(|| "0".into());
     let prices = input::required(body, "prices")?
         .as_object()
         .ok_or_else(|| ApiError::bad_request("prices: must be an object {period: price}"))?;
     let pairs = prices
         .iter()
-        .map(|(period, price)| {
-            let price = match price {
-                Value::String(text) => text.clone(),
-                Value::Number(number) => number.to_string(),
-                _ => return Err(ApiError::bad_request("prices: each price must be a string")),
-            };
-            Ok((period.clone(), price))
-        })
+        .map(|(period, price)| Ok((period.clone(), price_text("prices", price)?)))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(ProductPricing::parse(&one_time, &pairs)?)
 }
@@ -49,7 +116,9 @@ pub async fn products(
     Ok(Json(products.iter().map(product_json).collect()))
 }
 
-/// `POST /v1/admin/products` `{name, description?, one_time_price?, prices: {period: price}}`.
+/// `POST /v1/admin/products` `{name, description?, one_time_price?, prices: {period: price},
+/// resource_prices?: {period: {memory_mb, storage_mb}}}`; with `resource_prices` it is the
+/// product containers are ordered as.
 pub async fn create_product(
     State(state): State<ApiState>,
     _staff: StaffCaller,
@@ -59,23 +128,27 @@ pub async fn create_product(
     let description = input::optional_string(&body, "description")?.unwrap_or_default();
     let product = state
         .store
-        .create_product(name, &description, &pricing(&body)?)
+        .create_product(name, &description, &pricing(&body, None)?)
         .await?;
     Ok((StatusCode::CREATED, Json(product_json(&product))))
 }
 
-/// `POST /v1/admin/products/<id>` `{description?, one_time_price?, prices?, active?}`:
-/// existing orders keep their prices.
+/// `POST /v1/admin/products/<id>` `{description?, one_time_price?, prices?,
+/// resource_prices?, active?}`: existing orders keep their prices.
 pub async fn update_product(
     State(state): State<ApiState>,
     _staff: StaffCaller,
     ObjectId(id): ObjectId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
+    let reprices = ["prices", "one_time_price", "resource_prices"]
+        .iter()
+        .any(|field| body.contains_key(*field));
     let edit = ProductEdit {
         description: input::optional_string(&body, "description")?,
-        pricing: if body.contains_key("prices") {
-            Some(pricing(&body)?)
+        pricing: if reprices {
+            let current = state.store.product(id).await?;
+            Some(pricing(&body, Some(&current.pricing))?)
         } else {
             None
         },

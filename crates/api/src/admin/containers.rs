@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use berth_model::billing::RecurringPeriod;
 use berth_model::container::{self, ContainerUpdate};
 use berth_store::containers::{Actor, ContainerRelations};
 use serde_json::{json, Value};
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 use super::views;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
+use crate::customer::billing::order_json;
 use crate::customer::containers::detail_json;
 use crate::error::{ApiError, ApiResult};
 use crate::input;
@@ -21,7 +23,16 @@ pub async fn list(State(state): State<ApiState>, _staff: StaffCaller) -> ApiResu
     Ok(Json(containers.iter().map(views::container).collect()))
 }
 
-/// `POST /v1/admin/containers` `{customer, server, name, memory, storage}`: 201 `{uid}`.
+/// The optional `period` of a container's order.
+fn order_period(body: &serde_json::Map<String, Value>) -> ApiResult<Option<RecurringPeriod>> {
+    Ok(input::field(body, "period", input::as_str)?
+        .map(str::parse)
+        .transpose()?)
+}
+
+/// `POST /v1/admin/containers` `{customer, server, name, memory, storage, period?}`: 201
+/// `{uid}`. When a product prices containers, the container's order (for `period`, or the
+/// product's first) is placed with it; 409 if the customer has no billing address.
 pub async fn create(
     State(state): State<ApiState>,
     _staff: StaffCaller,
@@ -36,7 +47,14 @@ pub async fn create(
     let server = state.store.server_by_name(server).await?;
     let created = state
         .store
-        .create_container(customer.id, server.id, name, memory, storage)
+        .create_container(
+            customer.id,
+            server.id,
+            name,
+            memory,
+            storage,
+            order_period(&body)?,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -69,7 +87,9 @@ pub async fn show(
     Ok(Json(answer))
 }
 
-/// `POST /v1/admin/containers/<uid>` `{memory?, storage?}`: resizes within the server's room.
+/// `POST /v1/admin/containers/<uid>` `{memory?, storage?}`: resizes within the server's room;
+/// a billed container's order is replaced by one priced from the new size (an upgrade at
+/// once, a downgrade when the committed period ends).
 pub async fn resize(
     State(state): State<ApiState>,
     _staff: StaffCaller,
@@ -99,6 +119,24 @@ pub async fn resize(
         )
         .await?;
     Ok(Json(detail_json(&container)))
+}
+
+/// `POST /v1/admin/containers/<uid>/order` `{period?, starts_at?}`: starts billing a
+/// container that has no open order (made before a product priced containers, or whose
+/// order ended), from `starts_at` (unix time; default now); 201, the order.
+pub async fn order(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(text): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let starts_at =
+        input::field(&body, "starts_at", input::as_int)?.unwrap_or_else(berth_store::time::now);
+    let order = state
+        .store
+        .order_container(uid(&text)?, order_period(&body)?, starts_at)
+        .await?;
+    Ok((StatusCode::CREATED, Json(order_json(&order))))
 }
 
 /// `DELETE /v1/admin/containers/<uid>`: removes the container (its home stays on the server).

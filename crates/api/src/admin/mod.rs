@@ -66,4 +66,5 @@ pub fn routes() -> Router<ApiState> {
                 .post(containers::resize)
                 .delete(containers::delete),
         )
+        .route("/containers/{uid}/order", post(containers::order))
 }

@@ -46,7 +46,8 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// A product as JSON: `{id, name, description, one_time_price, prices: [{period, price}],
-/// active}`, money as decimal strings.
+/// resource_prices: [{period, memory_mb, storage_mb}], active}`, money as decimal strings;
+/// `resource_prices` is empty unless the product prices containers.
 pub fn product_json(product: &Product) -> Value {
     json!({
         "id": product.id,
@@ -54,6 +55,7 @@ pub fn product_json(product: &Product) -> Value {
         "description": product.description,
         "one_time_price": product.pricing.one_time_price,
         "prices": product.pricing.prices,
+        "resource_prices": product.pricing.resource_prices,
         "active": product.active,
     })
 }
@@ -68,7 +70,8 @@ fn terms_json(terms: &OrderTerms) -> Value {
     })
 }
 
-/// An order as JSON: its terms plus `id`, `product`, `replaces` and `replaced_by`.
+/// An order as JSON: its terms plus `id`, `product`, `replaces`, `replaced_by`, and for a
+/// container's order `container: {uid, memory, storage}` (else null).
 pub fn order_json(order: &Order) -> Value {
     let mut value = terms_json(&order.terms);
     value["id"] = json!(order.id);
@@ -76,6 +79,12 @@ pub fn order_json(order: &Order) -> Value {
     value["billing_address"] = json!(order.billing_address_id);
     value["replaces"] = json!(order.replaces_id);
     value["replaced_by"] = json!(order.replaced_by_id);
+    value["container"] = match order.container {
+        Some((uid, size)) => {
+            json!({"uid": uid, "memory": size.memory, "storage": size.storage})
+        }
+        None => Value::Null,
+    };
     value
 }
 

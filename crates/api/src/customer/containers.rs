@@ -123,7 +123,7 @@ pub async fn create(
     let server = state.store.owned_server(caller.customer_id, server).await?;
     let created = state
         .store
-        .create_container(caller.customer_id, server.id, name, memory, storage)
+        .create_container(caller.customer_id, server.id, name, memory, storage, None)
         .await?;
     Ok((
         StatusCode::CREATED,

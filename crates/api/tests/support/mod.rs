@@ -211,7 +211,7 @@ impl TestApi {
     /// Creates a container for `customer` on the shared server and returns its uid.
     pub async fn container(&self, customer: &TestCustomer, name: &str) -> i64 {
         self.store
-            .create_container(customer.id, self.server_id, name, 128, 1024)
+            .create_container(customer.id, self.server_id, name, 128, 1024, None)
             .await
             .expect("container")
             .summary

@@ -13,6 +13,7 @@ mod bill;
 mod money;
 mod order;
 mod period;
+mod resources;
 mod vat;
 
 #[cfg(test)]
@@ -24,9 +25,10 @@ pub use bill::{
     bill_records, bill_until, bill_windows, billing_time, month_end, month_start, utc_text,
     BillRecordLine, BillTotals, BillWindow,
 };
-pub use money::{parse_money, parse_payment_amount, round_money};
+pub use money::{parse_money, parse_payment_amount, parse_unit_price, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};
 pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod};
+pub use resources::{ContainerSize, ResourcePrice};
 pub use vat::{
     decide_vat, parse_day, parse_vat_csv, rate_at, BillingAddress, ProviderCountry, VatDecision,
     VatRateRow, EU_COUNTRIES,

@@ -18,14 +18,28 @@ pub fn round_money(amount: Decimal) -> Decimal {
 /// Parses a price sent by a client: a plain decimal string, not negative, at most two
 /// decimals, below one billion.
 pub fn parse_money(field: &str, text: &str) -> Result<Decimal, ValidationError> {
-    let bad = || ValidationError::new(field, "must be an amount like 10 or 10.50");
+    parse_amount(field, text, 2, "must be an amount like 10 or 10.50")
+}
+
+fn parse_amount(
+    field: &str,
+    text: &str,
+    decimals: u32,
+    shape: &str,
+) -> Result<Decimal, ValidationError> {
+    let bad = || ValidationError::new(field, shape);
     let text = text.trim();
     if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
         return Err(bad());
     }
     let amount: Decimal = text.parse().map_err(|_| bad())?;
-    if amount.scale() > 2 {
-        return Err(ValidationError::new(field, "has more than two decimals"));
+    if amount.scale() > decimals {
+        const WORDS: [&str; 7] = ["no", "one", "two", "three", "four", "five", "six"];
+        let count = WORDS.get(decimals as usize).copied().unwrap_or("six");
+        return Err(ValidationError::new(
+            field,
+            format!("has more than {count} decimals"),
+        ));
     }
     if amount >= MAX_PRICE {
         return Err(ValidationError::new(field, "must be below 1000000000"));
@@ -41,6 +55,13 @@ pub fn parse_payment_amount(field: &str, text: &str) -> Result<Decimal, Validati
         return Err(ValidationError::new(field, "must be above 0"));
     }
     Ok(amount)
+}
+
+/// Parses a unit price sent by a client, such as a price per MB: a plain decimal string,
+/// not negative, at most six decimals, below one billion. What it multiplies is rounded to
+/// cents by [`round_money`].
+pub fn parse_unit_price(field: &str, text: &str) -> Result<Decimal, ValidationError> {
+    parse_amount(field, text, 6, "must be an amount like 0.01 or 0.0025")
 }
 
 #[cfg(test)]
@@ -66,6 +87,10 @@ mod tests {
             assert!(parse_money("p", bad).is_err(), "{bad}");
         }
         assert_eq!(
+            parse_money("p", "1.001").expect_err("refused").message,
+            "has more than two decimals"
+        );
+        assert_eq!(
             parse_payment_amount("amount", "0.00")
                 .expect_err("refused")
                 .to_string(),
@@ -78,5 +103,16 @@ mod tests {
                 .to_string(),
             "0.01"
         );
+    }
+
+    #[test]
+    fn unit_prices_take_six_decimals() {
+        assert_eq!(
+            parse_unit_price("p", "0.0025").expect("valid").to_string(),
+            "0.0025"
+        );
+        for bad in ["", "-0.01", "0.0000001", "x", "1000000000"] {
+            assert!(parse_unit_price("p", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -125,4 +125,31 @@ impl OrderTerms {
             new_starts_at,
         })
     }
+
+    /// How replacing this order at `now` with `new` works out when this order has not
+    /// started yet because it replaces `running` by a downgrade that takes effect later. If
+    /// `new` costs more per second than `running`, it is an upgrade over what runs now:
+    /// `running` stops at once (the second value, its new and earlier end), this order never
+    /// starts, and `new` starts now, so a downgrade followed by an upgrade never buys the
+    /// upgrade at the old price. Otherwise it is [`OrderTerms::replace`].
+    pub fn replace_pending(
+        &self,
+        running: &OrderTerms,
+        new: &OrderTerms,
+        now: i64,
+    ) -> Result<(Change, Option<i64>), ValidationError> {
+        let follows_running = running.ends_at == Some(self.starts_at - 1)
+            && running.starts_at < now
+            && now < self.starts_at;
+        if follows_running && new.rate() > running.rate() {
+            self.check_open("replaced")?;
+            let change = Change {
+                kind: ChangeKind::Upgrade,
+                old_ends_at: now - 1,
+                new_starts_at: now,
+            };
+            return Ok((change, Some(now - 1)));
+        }
+        Ok((self.replace(new, now)?, None))
+    }
 }

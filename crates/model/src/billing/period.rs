@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::money::parse_money;
+use super::resources::ResourcePrice;
 use crate::{text, ValidationError};
 
 /// How often an order's recurring price is charged: a fixed number of seconds (spec §3.3).
@@ -129,6 +130,10 @@ pub struct ProductPricing {
     pub one_time_price: Decimal,
     /// The allowed periods with their recurring price, at least one, each period once.
     pub prices: Vec<PeriodPrice>,
+    /// Prices per MB of memory and storage, one for each recurring period; empty unless the
+    /// product prices containers ([`ProductPricing::with_resource_prices`]).
+    #[serde(default)]
+    pub resource_prices: Vec<ResourcePrice>,
 }
 
 impl ProductPricing {
@@ -166,6 +171,7 @@ impl ProductPricing {
         Ok(ProductPricing {
             one_time_price,
             prices: parsed,
+            resource_prices: Vec::new(),
         })
     }
 

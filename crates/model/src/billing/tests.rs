@@ -367,10 +367,18 @@ fn chain(start_offset: i64, steps: &[Step]) -> Vec<(i64, OrderTerms)> {
                     one_time_price: Decimal::ZERO,
                     recurring_price: Decimal::new(i64::from(*price), 2),
                 };
-                let Ok(change) = last.replace(&new, now) else {
+                let running = orders.len().checked_sub(2).map(|i| orders[i].1.clone());
+                let replaced = match &running {
+                    Some(running) => last.replace_pending(running, &new, now),
+                    None => last.replace(&new, now).map(|change| (change, None)),
+                };
+                let Ok((change, cut)) = replaced else {
                     break;
                 };
                 let id = orders.len() as i64 + 1;
+                if let (Some(cut), Some(index)) = (cut, orders.len().checked_sub(2)) {
+                    orders[index].1.ends_at = Some(cut);
+                }
                 if let Some((_, old)) = orders.last_mut() {
                     old.ends_at = Some(change.old_ends_at);
                 }
@@ -394,6 +402,51 @@ fn chain(start_offset: i64, steps: &[Step]) -> Vec<(i64, OrderTerms)> {
         }
     }
     orders
+}
+
+#[test]
+fn an_upgrade_after_a_pending_downgrade_stops_the_running_order_at_once() {
+    let first = monthly("10", JAN_1_2020);
+    let (first, pending, change) = replaced(&first, &monthly("5", 0), JAN_1_2020 + 10 * DAY);
+    assert_eq!(change.kind, ChangeKind::Downgrade);
+    let now = JAN_1_2020 + 15 * DAY;
+    let (change, cut) = pending
+        .replace_pending(&first, &monthly("20", 0), now)
+        .expect("replaceable");
+    assert_eq!(change.kind, ChangeKind::Upgrade);
+    assert_eq!(cut, Some(now - 1));
+    assert_eq!(change.new_starts_at, now);
+    let orders = [
+        (
+            1,
+            OrderTerms {
+                ends_at: cut,
+                ..first.clone()
+            },
+        ),
+        (
+            2,
+            OrderTerms {
+                ends_at: Some(change.old_ends_at),
+                ..pending.clone()
+            },
+        ),
+        (3, monthly("20", now)),
+    ];
+    let window = BillWindow {
+        starts_at: JAN_1_2020,
+        ends_at: now + 30 * DAY - 1,
+    };
+    // As the seed's upgrade after 15 days: the pending 5 CHF order never bills.
+    assert_eq!(total(&orders, window), chf("25"));
+    assert!(bill_records(&orders[1..2], window).is_empty());
+
+    // Something no dearer than what runs now still waits for the committed period.
+    let (change, cut) = pending
+        .replace_pending(&first, &monthly("8", 0), now)
+        .expect("replaceable");
+    assert_eq!(cut, None);
+    assert_eq!(change.new_starts_at, pending.starts_at);
 }
 
 proptest! {
@@ -442,9 +495,14 @@ proptest! {
                 prop_assert_eq!(pair[0].1 + 1, pair[1].0);
             }
         }
-        // The chain itself never overlaps nor leaves a gap between replaced orders.
-        for pair in orders.windows(2) {
-            prop_assert_eq!(pair[0].1.ends_at.map(|e| e + 1), Some(pair[1].1.starts_at));
+        // The orders of the chain that bill anything never overlap nor leave a gap.
+        let billing: Vec<&OrderTerms> = orders
+            .iter()
+            .map(|(_, order)| order)
+            .filter(|order| order.ends_at.is_none_or(|end| end >= order.starts_at))
+            .collect();
+        for pair in billing.windows(2) {
+            prop_assert_eq!(pair[0].ends_at.map(|e| e + 1), Some(pair[1].starts_at));
         }
         // Re-running generation over the same windows gives the same records.
         let again: Vec<_> = windows.iter().flat_map(|w| bill_records(&orders, *w)).collect();

@@ -1,0 +1,223 @@
+//! Containers are products: a container created, resized or deleted places, replaces or
+//! ends its order in the same write, priced from its memory and storage by the product the
+//! provider marked as the container product. Containers on a server their customer owns are
+//! not billed this way: the customer pays for the server.
+
+use berth_model::billing::{billing_time, ContainerSize, OrderTerms, RecurringPeriod};
+use berth_model::container;
+
+use crate::orders::{
+    end_open_order, insert_order, order_from_row, plan_replacement, NewOrder, Order,
+};
+use crate::products::{product_from_row, Product, PRODUCT_COLUMNS};
+use crate::write::Write;
+use crate::{Result, Store, StoreError};
+
+/// The active product that prices containers, if the provider configured one.
+async fn container_product(write: &mut Write) -> Result<Option<Product>> {
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE active = 1 AND resource_prices <> ''"
+    );
+    sqlx::query(&sql)
+        .fetch_optional(&mut *write.tx)
+        .await?
+        .as_ref()
+        .map(product_from_row)
+        .transpose()
+}
+
+/// Whether containers of `customer_id` on `server_id` are billed by their resources: not on
+/// a server the customer owns.
+async fn billed_by_resources(write: &mut Write, customer_id: i64, server_id: i64) -> Result<bool> {
+    let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM servers WHERE id = $1")
+        .bind(server_id)
+        .fetch_one(&mut *write.tx)
+        .await?;
+    Ok(owner != Some(customer_id))
+}
+
+/// The customer's active billing address, read in the write.
+async fn active_address(write: &mut Write, customer_id: i64) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM billing_addresses WHERE customer_id = $1 AND active = 1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *write.tx)
+    .await?;
+    id.ok_or_else(|| {
+        StoreError::Conflict(
+            "containers are billed: add a billing address before ordering one".to_owned(),
+        )
+    })
+}
+
+/// The container's order that has no end yet, if any.
+async fn open_container_order(write: &mut Write, container_id: i64) -> Result<Option<Order>> {
+    let sql = format!(
+        "SELECT {} FROM orders o WHERE o.container_id = $1 AND o.ends_at IS NULL",
+        crate::orders::ORDER_COLUMNS
+    );
+    sqlx::query(&sql)
+        .bind(container_id)
+        .fetch_optional(&mut *write.tx)
+        .await?
+        .as_ref()
+        .map(order_from_row)
+        .transpose()
+}
+
+/// A container whose order is placed, replaced or ended.
+pub(crate) struct BilledContainer {
+    /// Its owner.
+    pub customer_id: i64,
+    /// Its server.
+    pub server_id: i64,
+    /// Its database id.
+    pub id: i64,
+    /// Its size from now on.
+    pub size: ContainerSize,
+}
+
+/// Places the order of a new container starting at `at`, for `period` or the product's
+/// first; nothing when no product prices containers or the customer owns the server.
+pub(crate) async fn order_new_container(
+    write: &mut Write,
+    billed: &BilledContainer,
+    period: Option<RecurringPeriod>,
+    at: i64,
+) -> Result<Option<i64>> {
+    if !billed_by_resources(write, billed.customer_id, billed.server_id).await? {
+        return Ok(None);
+    }
+    let Some(product) = container_product(write).await? else {
+        return Ok(None);
+    };
+    let address_id = active_address(write, billed.customer_id).await?;
+    let period = match period.or(product.pricing.default_container_period()) {
+        Some(period) => period,
+        None => return Ok(None),
+    };
+    let terms = OrderTerms {
+        starts_at: at,
+        ends_at: None,
+        period,
+        one_time_price: product.pricing.one_time_price,
+        recurring_price: product.pricing.container_price(period, billed.size)?,
+    };
+    let id = insert_order(
+        write,
+        &NewOrder {
+            customer_id: billed.customer_id,
+            address_id,
+            product_id: product.id,
+            terms: &terms,
+            replaces: None,
+            container: Some((billed.id, billed.size)),
+        },
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+/// Replaces a resized container's open order at `at` by one priced from its new size, for
+/// the same period: an upgrade at once, a downgrade when the committed period ends. A
+/// container without an open order, or with no product pricing containers any more, keeps
+/// what it has.
+pub(crate) async fn reorder_resized_container(
+    write: &mut Write,
+    billed: &BilledContainer,
+    at: i64,
+) -> Result<()> {
+    let Some(open) = open_container_order(write, billed.id).await? else {
+        return Ok(());
+    };
+    let Some(product) = container_product(write).await? else {
+        return Ok(());
+    };
+    let address_id = active_address(write, billed.customer_id).await?;
+    let mut terms = OrderTerms {
+        starts_at: at,
+        ends_at: None,
+        period: open.terms.period,
+        one_time_price: berth_model::billing::Decimal::ZERO,
+        recurring_price: product
+            .pricing
+            .container_price(open.terms.period, billed.size)?,
+    };
+    let plan = plan_replacement(&mut write.tx, &open, &terms, at).await?;
+    terms.starts_at = plan.change.new_starts_at;
+    plan.apply(write, billed.customer_id, open.id, "replaced")
+        .await?;
+    insert_order(
+        write,
+        &NewOrder {
+            customer_id: billed.customer_id,
+            address_id,
+            product_id: product.id,
+            terms: &terms,
+            replaces: Some(open.id),
+            container: Some((billed.id, billed.size)),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends a deleted container's open order with its committed period, as a cancellation.
+pub(crate) async fn end_deleted_container_order(
+    write: &mut Write,
+    customer_id: i64,
+    container_id: i64,
+    at: i64,
+) -> Result<()> {
+    if let Some(open) = open_container_order(write, container_id).await? {
+        let end = open.terms.cancel(at)?;
+        end_open_order(write, customer_id, open.id, end, "cancelled").await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Starts billing container `uid` (staff): places its order at `starts_at` for `period`
+    /// (or the container product's first), for a container made before a container product
+    /// existed or whose order ended. A container already billed is a conflict.
+    pub async fn order_container(
+        &self,
+        uid: i64,
+        period: Option<RecurringPeriod>,
+        starts_at: i64,
+    ) -> Result<Order> {
+        let starts_at = billing_time("starts_at", starts_at)?;
+        let current = self.container(crate::containers::Actor::Staff, uid).await?;
+        let id = uid - container::BASE_UID;
+        let mut write = self.write().await?;
+        if let Some(open) = open_container_order(&mut write, id).await? {
+            return Err(StoreError::Conflict(format!(
+                "container {uid} is already billed by order {}",
+                open.id
+            )));
+        }
+        let billed = BilledContainer {
+            customer_id: current.customer_id,
+            server_id: current.server_id,
+            id,
+            size: ContainerSize {
+                memory: current.settings.memory,
+                storage: current.settings.storage,
+            },
+        };
+        if !billed_by_resources(&mut write, billed.customer_id, billed.server_id).await? {
+            return Err(StoreError::Conflict(format!(
+                "container {uid} runs on a server its customer owns; it is not billed by its \
+                 resources"
+            )));
+        }
+        let order_id = order_new_container(&mut write, &billed, period, starts_at)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Conflict("no active product prices containers".to_owned())
+            })?;
+        write.commit().await?;
+        self.order(current.customer_id, order_id).await
+    }
+}
