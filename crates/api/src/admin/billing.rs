@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use berth_model::billing::{parse_payment_amount, parse_vat_csv, ProductPricing};
+use berth_model::billing::{parse_money, parse_payment_amount, parse_vat_csv, ProductPricing};
 use berth_store::orders::OrderRequest;
 use berth_store::products::ProductEdit;
 use serde_json::{json, Map, Value};
