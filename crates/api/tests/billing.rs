@@ -1,7 +1,13 @@
 //! Billing over the API: the seed manual's cases with their numbers, previews, idempotent
-//! bill generation, VAT, payments and balance, bad input and tenant isolation.
+//! bill generation, VAT, payments and balance, bills as HTML and PDF, bad input and tenant
+//! isolation.
+//!
+//! The PDF tests read bills with poppler's `pdfinfo` and `pdftotext` (Debian's
+//! `poppler-utils`, in `scripts/debian-packages.txt`).
 
 mod support;
+
+use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -112,6 +118,98 @@ const VAT_CSV: &str =
 2007-01-01,,DE,EUR,0.19,standard,Germany (Deutschland) standard VAT\n\
 2000-04-01,,\"FR\nMC\",EUR,0.2,standard,France standard VAT\n";
 
+/// 2024-01-01 00:00:00 UTC: the Swiss VAT rate is 8.1 % from that day.
+const JAN_1_2024: i64 = 1_704_067_200;
+
+/// GETs the PDF of bill `id` as `login` (`None`: unauthenticated): the status, the
+/// Content-Type and Content-Disposition, and the body.
+async fn bill_pdf(
+    api: &TestApi,
+    login: Option<&Login>,
+    id: &Value,
+) -> (StatusCode, String, String, Vec<u8>) {
+    let mut request = api.http.get(format!("{}/v1/my/bills/{id}/pdf", api.base));
+    if let Some(login) = login {
+        request = request.basic_auth(&login.username, Some(&login.password));
+    }
+    let response = request.send().await.expect("bill pdf");
+    let header = |name: reqwest::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let content_type = header(reqwest::header::CONTENT_TYPE);
+    let disposition = header(reqwest::header::CONTENT_DISPOSITION);
+    let status = response.status();
+    let body = response.bytes().await.expect("body").to_vec();
+    (status, content_type, disposition, body)
+}
+
+/// Runs a poppler tool on `args` and returns what it printed; fails the test if it fails or
+/// complains (poppler reports a damaged PDF on stderr).
+fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (Debian's poppler-utils) runs: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stderr.is_empty(),
+        "{tool}: {stderr}"
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+/// The page count and the text of `pdf` as poppler reads them (`pdftotext -layout`: each
+/// table row on one line); fails the test unless `pdf` is a PDF poppler reads cleanly.
+fn pdf_text(pdf: &[u8]) -> (usize, String) {
+    assert!(pdf.starts_with(b"%PDF-1."), "not a PDF");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("bill.pdf");
+    std::fs::write(&path, pdf).expect("write the PDF");
+    let info = poppler("pdfinfo", &[path.as_os_str()]);
+    let pages = info
+        .lines()
+        .find_map(|line| line.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("pdfinfo names no page count: {info}"));
+    let args = ["-layout", "-enc", "UTF-8"].map(std::ffi::OsStr::new);
+    let text = poppler(
+        "pdftotext",
+        &[&args[..], &[path.as_os_str(), std::ffi::OsStr::new("-")]].concat(),
+    );
+    (pages, text)
+}
+
+/// The lines of `text` showing a record of `record` (a record of a bill's JSON) billing
+/// `item`: the order first, then the item, and quantity, price and sum last.
+fn record_lines<'a>(text: &'a str, item: &str, record: &Value) -> Vec<&'a str> {
+    let order = record["order"].to_string();
+    let last: Vec<&str> = ["quantity", "price", "sum"]
+        .iter()
+        .map(|field| record[*field].as_str().expect("decimal"))
+        .collect();
+    text.lines()
+        .filter(|line| {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            cells.first() == Some(&order.as_str())
+                && line.contains(&format!(" {item} "))
+                && cells.ends_with(&last)
+        })
+        .collect()
+}
+
+/// The line of `text` that starts with `label` (after spaces), its words after the label.
+fn labelled<'a>(text: &'a str, label: &str) -> Vec<&'a str> {
+    text.lines()
+        .find_map(|line| line.trim_start().strip_prefix(label))
+        .map(|rest| rest.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
 on_both_stores! {
     async fn an_upgrade_after_a_pending_downgrade_bills_like_an_upgrade(api) {
         let alice = alice_and_co(&api).await;
@@ -169,6 +267,7 @@ on_both_stores! {
         assert!(page.contains("Bill "), "{page}");
         assert!(page.contains("2020-01-15 23:59:59 UTC"), "{page}");
         assert!(page.contains("<td>0.5</td><td>10</td><td>5.00</td>"), "{page}");
+        assert!(page.contains("<td>vm-small, recurring</td>"), "{page}");
         assert!(page.contains("Ada &amp; Co &lt;Zurich&gt;"), "{page}");
         let (_, orders) = api.get("/v1/my/orders", &alice.login).await;
         assert_eq!(orders[0]["replaced_by"], orders[1]["id"]);
@@ -395,5 +494,115 @@ on_both_stores! {
         // Customers cannot reach the staff side.
         assert_eq!(api.post("/v1/admin/bills/generate", &alice.login, r#"{"until": 1}"#).await.0, StatusCode::FORBIDDEN);
         assert_eq!(api.get("/v1/admin/products", &alice.login).await.0, StatusCode::FORBIDDEN);
+    }
+    async fn a_bill_as_pdf_shows_the_address_the_records_and_the_totals(api) {
+        let (status, _) = api.post("/v1/admin/vat-rates", &api.staff, &json!({"csv": VAT_CSV}).to_string()).await;
+        assert_eq!(status, StatusCode::OK);
+        let basic = json!({"name": "Basic hosting", "one_time_price": "35", "prices": {"30d": "100"}}).to_string();
+        let (_, basic) = api.post("/v1/admin/products", &api.staff, &basic).await;
+        let premium = product(&api, "Premium hosting", "200").await;
+        let jorg = api.customer("jorg").await;
+        let body = json!({"name": "Jörg Müller AG", "street": "Bahnhofstrasse 1", "postal_code": "8001",
+                          "city": "Zürich", "country": "CH", "vat_number": "CHE123456789"});
+        assert_eq!(api.post("/v1/my/billing-address", &jorg.login, &body.to_string()).await.0, StatusCode::CREATED);
+        let order = staff_order(&api, &jorg, basic["id"].as_i64().expect("id"), JAN_1_2024).await;
+        staff_replace(&api, &jorg, order, premium, JAN_1_2024 + 15 * DAY).await;
+        generate(&api, JAN_1_2024 + 30 * DAY - 1).await;
+        let (_, bills) = api.get("/v1/my/bills", &jorg.login).await;
+        let bill = &bills[0];
+        let (status, content_type, disposition, pdf) = bill_pdf(&api, Some(&jorg.login), &bill["id"]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type, "application/pdf");
+        assert_eq!(disposition, format!("inline; filename=\"bill-{}.pdf\"", bill["id"]));
+        let (pages, text) = pdf_text(&pdf);
+        assert_eq!(pages, 1, "{text}");
+        assert!(text.contains(&format!("Bill {} (preliminary)", bill["id"])), "{text}");
+        assert!(text.contains("2024-01-01 00:00:00 UTC to 2024-01-30 23:59:59 UTC"), "{text}");
+        for line in ["Jörg Müller AG", "Bahnhofstrasse 1", "8001 Zürich", "CH", "VAT number CHE123456789"] {
+            assert!(text.lines().any(|l| l.trim() == line), "{line}: {text}");
+        }
+        // One-time 35, half a month of basic (50.00), half a month of premium (100.00).
+        let records = bill["records"].as_array().expect("records");
+        assert_eq!(records.len(), 3);
+        for (record, item, sum) in [(&records[0], "Basic hosting, one-time", "35.00"),
+                                    (&records[1], "Basic hosting, recurring", "50.00"),
+                                    (&records[2], "Premium hosting, recurring", "100.00")] {
+            assert_eq!(record["sum"], sum);
+            assert_eq!(record_lines(&text, item, record).len(), 1, "{item}: {text}");
+        }
+        assert!(text.contains("2024-01-16 00:00:00 UTC"), "{text}");
+        assert_eq!(labelled(&text, "Net"), ["185.00"], "{text}");
+        assert_eq!(labelled(&text, "VAT 8.1 %"), ["14.99"], "{text}");
+        assert_eq!(labelled(&text, "Total"), ["199.99"], "{text}");
+        assert_eq!((&bill["net"], &bill["vat"], &bill["gross"]), (&json!("185.00"), &json!("14.99"), &json!("199.99")));
+        assert!(text.contains("VAT of CH"), "{text}");
+        // The printable page names the products too.
+        let page = api.http.get(format!("{}/v1/my/bills/{}/html", api.base, bill["id"]))
+            .basic_auth(&jorg.login.username, Some(&jorg.login.password))
+            .send().await.expect("bill page").text().await.expect("html");
+        assert!(page.contains("<td>Premium hosting, recurring</td>"), "{page}");
+        assert!(page.contains("<address>Jörg Müller AG<br>"), "{page}");
+    }
+
+    async fn a_long_bill_goes_on_over_pages_and_letters_out_of_latin_1_lose_their_accents(api) {
+        let small = product(&api, "vm-small", "10").await;
+        let ola = api.customer("ola").await;
+        let body = json!({"name": "Jörg Müller Sp. z o.o.", "street": "ul. Piotrkowska 1", "postal_code": "90-001",
+                          "city": "Łódź", "country": "PL", "vat_number": "PL1234567890"});
+        assert_eq!(api.post("/v1/my/billing-address", &ola.login, &body.to_string()).await.0, StatusCode::CREATED);
+        for _ in 0..75 {
+            staff_order(&api, &ola, small, JAN_1_2020).await;
+        }
+        generate(&api, JAN_1_2020 + 3 * DAY - 1).await;
+        let (_, bills) = api.get("/v1/my/bills", &ola.login).await;
+        let bill = &bills[0];
+        let records = bill["records"].as_array().expect("records");
+        assert_eq!(records.len(), 75);
+        let (status, _, _, pdf) = bill_pdf(&api, Some(&ola.login), &bill["id"]).await;
+        assert_eq!(status, StatusCode::OK);
+        let (pages, text) = pdf_text(&pdf);
+        assert_eq!(pages, 2, "{text}");
+        assert_eq!(text.matches(&format!("Bill {} (preliminary), continued", bill["id"])).count(), 1, "{text}");
+        assert_eq!(text.matches("page 2 of 2").count(), 1, "{text}");
+        for record in records {
+            assert_eq!(record["sum"], "1.00");
+            assert_eq!(record_lines(&text, "vm-small, recurring", record).len(), 1, "{record}: {text}");
+        }
+        assert_eq!(labelled(&text, "Total"), ["75.00"], "{text}");
+        // Latin-1 as it is; Ł and ź lose their accents (the built-in fonts lack them).
+        for line in ["Jörg Müller Sp. z o.o.", "90-001 Lódz", "VAT number PL1234567890"] {
+            assert!(text.lines().any(|l| l.trim() == line), "{line}: {text}");
+        }
+        assert!(text.contains("Reverse charge: VAT to be accounted for by the recipient (PL1234567890)"), "{text}");
+    }
+
+    async fn another_customers_bill_pdf_is_refused_as_its_json(api) {
+        let alice = billed_customer(&api, "alice").await;
+        let bob = billed_customer(&api, "bob").await;
+        let small = product(&api, "vm-small", "10").await;
+        staff_order(&api, &alice, small, JAN_1_2020).await;
+        generate(&api, JAN_1_2020 + 10 * DAY).await;
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        let bill = &bills[0]["id"];
+        let json = api.get(&format!("/v1/my/bills/{bill}"), &bob.login).await;
+        assert_eq!(json.0, StatusCode::NOT_FOUND);
+        assert_eq!(api.get(&format!("/v1/my/bills/{bill}/pdf"), &bob.login).await, json);
+        let (status, content_type, _, _) = bill_pdf(&api, Some(&bob.login), bill).await;
+        assert_eq!((status, content_type.as_str()), (StatusCode::NOT_FOUND, "application/json"));
+        // Unauthenticated: 401, as for the JSON.
+        let json = api.send(reqwest::Method::GET, &format!("/v1/my/bills/{bill}"), None, None).await;
+        assert_eq!(json.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(api.send(reqwest::Method::GET, &format!("/v1/my/bills/{bill}/pdf"), None, None).await, json);
+        // The owner reads it.
+        assert_eq!(bill_pdf(&api, Some(&alice.login), bill).await.0, StatusCode::OK);
+    }
+
+    async fn a_missing_bill_pdf_is_not_found(api) {
+        let alice = billed_customer(&api, "alice").await;
+        for id in ["999999", "0", "-1", "abc"] {
+            let json = api.get(&format!("/v1/my/bills/{id}"), &alice.login).await;
+            assert_eq!(json.0, StatusCode::NOT_FOUND, "{id}");
+            assert_eq!(api.get(&format!("/v1/my/bills/{id}/pdf"), &alice.login).await, json, "{id}");
+        }
     }
 }

@@ -2,6 +2,8 @@
 //! bill closed early). Generation is idempotent: it recomputes the open bills from the orders
 //! and never touches a final one.
 
+use std::collections::BTreeMap;
+
 use berth_model::billing::{
     bill_records, bill_until, bill_windows, decide_vat, month_start, BillRecordLine, BillTotals,
     BillWindow, VatRateRow,
@@ -35,6 +37,9 @@ pub struct Bill {
     pub vat_note: String,
     /// Its lines.
     pub records: Vec<BillRecordLine>,
+    /// The name of the product of each order its records bill, by order id (read with the
+    /// records, in the same query).
+    pub products: BTreeMap<i64, String>,
 }
 
 /// What a generation run did.
@@ -49,18 +54,30 @@ pub struct GenerationReport {
 const BILL_COLUMNS: &str = "id, customer_id, billing_address_id, starts_at, ends_at, is_final, \
      net, vat_rate, vat, gross, reverse_charge, vat_note";
 
-async fn records_of(conn: &mut sqlx::AnyConnection, bill_id: i64) -> Result<Vec<BillRecordLine>> {
-    sqlx::query(
-        "SELECT order_id, is_recurring, starts_at, ends_at, seconds, quantity, price, sum \
-         FROM bill_records WHERE bill_id = $1 ORDER BY order_id, is_recurring",
+/// A bill's records, and the product name of each order they bill.
+async fn records_of(
+    conn: &mut sqlx::AnyConnection,
+    bill_id: i64,
+) -> Result<(Vec<BillRecordLine>, BTreeMap<i64, String>)> {
+    // LEFT JOINs: a record is never dropped for want of its product's name.
+    let rows = sqlx::query(
+        "SELECT r.order_id, r.is_recurring, r.starts_at, r.ends_at, r.seconds, r.quantity, \
+         r.price, r.sum, p.name AS product FROM bill_records r \
+         LEFT JOIN orders o ON o.id = r.order_id LEFT JOIN products p ON p.id = o.product_id \
+         WHERE r.bill_id = $1 ORDER BY r.order_id, r.is_recurring",
     )
     .bind(bill_id)
     .fetch_all(conn)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(BillRecordLine {
-            order_id: row.try_get("order_id")?,
+    .await?;
+    let mut records = Vec::with_capacity(rows.len());
+    let mut products = BTreeMap::new();
+    for row in &rows {
+        let order_id: i64 = row.try_get("order_id")?;
+        if let Some(product) = row.try_get::<Option<String>, _>("product")? {
+            products.insert(order_id, product);
+        }
+        records.push(BillRecordLine {
+            order_id,
             is_recurring: row.try_get::<i64, _>("is_recurring")? != 0,
             starts_at: row.try_get("starts_at")?,
             ends_at: row.try_get("ends_at")?,
@@ -68,13 +85,14 @@ async fn records_of(conn: &mut sqlx::AnyConnection, bill_id: i64) -> Result<Vec<
             quantity: decimal(row, "quantity")?,
             price: decimal(row, "price")?,
             sum: decimal(row, "sum")?,
-        })
-    })
-    .collect()
+        });
+    }
+    Ok((records, products))
 }
 
 async fn bill_from_row(conn: &mut sqlx::AnyConnection, row: &sqlx::any::AnyRow) -> Result<Bill> {
     let id: i64 = row.try_get("id")?;
+    let (records, products) = records_of(conn, id).await?;
     Ok(Bill {
         id,
         customer_id: row.try_get("customer_id")?,
@@ -92,7 +110,8 @@ async fn bill_from_row(conn: &mut sqlx::AnyConnection, row: &sqlx::any::AnyRow) 
         },
         reverse_charge: row.try_get::<i64, _>("reverse_charge")? != 0,
         vat_note: row.try_get("vat_note")?,
-        records: records_of(conn, id).await?,
+        records,
+        products,
     })
 }
 

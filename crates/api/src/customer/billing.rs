@@ -1,16 +1,15 @@
 //! `/v1`: the customer's side of billing — the catalogue, orders (with `?preview=1`), the
-//! billing address, bills and the balance. Another customer's order or bill answers 404.
+//! billing address, bills (as JSON, a printable page or a PDF) and the balance. Another
+//! customer's order or bill answers 404.
 
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Html;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_model::billing::{
-    utc_text, BillRecordLine, BillingAddress, Decimal, OrderTerms, RecurringPeriod,
-};
+use berth_model::billing::{BillRecordLine, BillingAddress, OrderTerms, RecurringPeriod};
 use berth_store::bills::Bill;
 use berth_store::orders::{Order, OrderQuote, OrderRequest};
 use berth_store::products::Product;
@@ -18,6 +17,8 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::CustomerCaller;
 use crate::body::JsonObject;
+use crate::customer::bill_document::BillDocument;
+use crate::customer::bill_pdf;
 use crate::error::{ApiError, ApiResult};
 use crate::input::{self, ObjectId};
 use crate::ApiState;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/my/orders/{id}/replace", post(replace))
         .route("/v1/my/bills/{id}", get(bill))
         .route("/v1/my/bills/{id}/html", get(bill_page))
+        .route("/v1/my/bills/{id}/pdf", get(bill_pdf))
         .route("/v1/my/balance", get(balance));
     for (path, route) in [
         ("/v1/products", get(products)),
@@ -319,73 +321,20 @@ async fn balance(State(state): State<ApiState>, caller: CustomerCaller) -> ApiRe
     })))
 }
 
-/// `text` with the characters HTML gives a meaning to escaped.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
-/// A bill as a printable HTML page: address, records, net, VAT and gross.
-pub fn bill_html(bill: &Bill, address: Option<&BillingAddress>) -> String {
-    let mut page = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Bill {id}</title></head>\
-         <body>\n<h1>Bill {id}{state}</h1>\n<p>{from} to {to}</p>\n",
-        id = bill.id,
-        state = if bill.is_final { "" } else { " (preliminary)" },
-        from = utc_text(bill.window.starts_at),
-        to = utc_text(bill.window.ends_at),
-    );
-    if let Some(a) = address {
-        let vat_number = a
-            .vat_number
-            .as_deref()
-            .map(|v| format!("<br>VAT {}", escape(v)));
-        page.push_str(&format!(
-            "<address>{}<br>{}<br>{} {}<br>{}{}</address>\n",
-            escape(&a.name),
-            escape(&a.street),
-            escape(&a.postal_code),
-            escape(&a.city),
-            escape(&a.country),
-            vat_number.unwrap_or_default(),
-        ));
-    }
-    page.push_str(
-        "<table>\n<tr><th>order</th><th>item</th><th>from</th><th>to</th><th>quantity</th>\
-         <th>price</th><th>sum</th></tr>\n",
-    );
-    for r in &bill.records {
-        page.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            r.order_id,
-            if r.is_recurring { "recurring" } else { "one-time" },
-            utc_text(r.starts_at),
-            utc_text(r.ends_at),
-            r.quantity,
-            r.price,
-            r.sum,
-        ));
-    }
-    let percent = (bill.totals.vat_rate * Decimal::ONE_HUNDRED).normalize();
-    page.push_str(&format!(
-        "</table>\n<p>Net {}<br>VAT {percent} %: {}<br><strong>Total {}</strong></p>\n\
-         <p>{}</p>\n</body></html>\n",
-        bill.totals.net,
-        bill.totals.vat,
-        bill.totals.gross,
-        escape(&bill.vat_note),
-    ));
-    page
+/// The document of the caller's bill `id`; another customer's bill is not found, as in
+/// `GET /v1/my/bills/<id>`.
+async fn bill_document(
+    state: &ApiState,
+    caller: &CustomerCaller,
+    id: i64,
+) -> ApiResult<BillDocument> {
+    let bill = state.store.bill(Some(caller.customer_id), id).await?;
+    let addresses = state.store.billing_addresses(caller.customer_id).await?;
+    let address = addresses
+        .iter()
+        .find(|a| a.id == bill.billing_address_id)
+        .map(|a| &a.address);
+    Ok(BillDocument::new(&bill, address))
 }
 
 /// `GET /v1/my/bills/<id>/html`: the bill as a printable page.
@@ -394,11 +343,23 @@ async fn bill_page(
     caller: CustomerCaller,
     ObjectId(id): ObjectId,
 ) -> ApiResult<Html<String>> {
-    let bill = state.store.bill(Some(caller.customer_id), id).await?;
-    let addresses = state.store.billing_addresses(caller.customer_id).await?;
-    let address = addresses
-        .iter()
-        .find(|a| a.id == bill.billing_address_id)
-        .map(|a| &a.address);
-    Ok(Html(bill_html(&bill, address)))
+    Ok(Html(bill_document(&state, &caller, id).await?.html()))
+}
+
+/// `GET /v1/my/bills/<id>/pdf`: the bill as a PDF file, shown inline as `bill-<id>.pdf`.
+async fn bill_pdf(
+    State(state): State<ApiState>,
+    caller: CustomerCaller,
+    ObjectId(id): ObjectId,
+) -> ApiResult<Response> {
+    let document = bill_document(&state, &caller, id).await?;
+    let disposition = format!("inline; filename=\"bill-{id}.pdf\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bill_pdf::render(&document),
+    )
+        .into_response())
 }

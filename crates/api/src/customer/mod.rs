@@ -1,6 +1,8 @@
 //! The uwsgi.it-compatible customer API, mounted at `/api`.
 
 pub mod alarms;
+pub mod bill_document;
+pub mod bill_pdf;
 pub mod billing;
 pub mod containers;
 pub mod distros;
