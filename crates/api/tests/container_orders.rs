@@ -144,6 +144,19 @@ on_both_stores! {
         assert_eq!(int(&third["ends_at"]), fourth_start - 1);
         assert!(int(&third["ends_at"]) < int(&third["starts_at"]), "the downgrade bills nothing");
 
+        // The bill names the container and the size each line was priced from.
+        let until = json!({"until": now() + DAY}).to_string();
+        let (status, report) = api.post("/v1/admin/bills/generate", &api.staff, &until).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let (_, bills) = api.get("/v1/my/bills", &alice.login).await;
+        let page = api.http.get(format!("{}/v1/my/bills/{}/html", api.base, bills[0]["id"]))
+            .basic_auth(&alice.login.username, Some(&alice.login.password))
+            .send().await.expect("bill page").text().await.expect("html");
+        for size in ["1024 MB memory", "2048 MB memory"] {
+            let item = format!("container (container {uid}: {size}, 10240 MB storage), recurring");
+            assert!(page.contains(&item), "{item} in {page}");
+        }
+
         // Deleting the container ends its order with the committed period, as a
         // cancellation.
         let (status, _) = api.delete(&format!("/v1/admin/containers/{uid}"), &api.staff).await;

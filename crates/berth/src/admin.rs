@@ -182,8 +182,25 @@ enum ContainerCommand {
         /// Storage quota, MB.
         #[arg(long)]
         storage: i64,
+        /// The period its order is placed for, when a product prices containers (default:
+        /// that product's first period).
+        #[arg(long)]
+        period: Option<String>,
     },
-    /// Change a container's memory and/or storage.
+    /// Start billing a container that has no order (made before a product priced
+    /// containers, or migrated): places its order, priced from its size.
+    Bill {
+        /// Container uid.
+        uid: i64,
+        /// The order's period (default: the container product's first).
+        #[arg(long)]
+        period: Option<String>,
+        /// The first day billed, YYYY-MM-DD (UTC); default: now.
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Change a container's memory and/or storage; a billed container's order follows
+    /// (more is an upgrade at once, less a downgrade when the committed period ends).
     Resize {
         /// Container uid.
         uid: i64,
@@ -351,7 +368,9 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             name,
             memory,
             storage,
+            period,
         }) => {
+            let period = period.map(|p| p.parse()).transpose()?;
             let customer = store
                 .customer_by_username(&customer)
                 .await
@@ -361,7 +380,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no server {server}"))?;
             let created = store
-                .create_container(customer.id, server.id, &name, memory, storage, None)
+                .create_container(customer.id, server.id, &name, memory, storage, period)
                 .await?;
             if json {
                 println!("{}", json!({"uid": created.summary.uid}));
@@ -394,6 +413,15 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Container(ContainerCommand::MaxAlarms { uid, count }) => {
             store.set_max_alarms(uid, count).await?;
             print_object(&json!({"uid": uid, "max_alarms": count}), json);
+        }
+        AdminCommand::Container(ContainerCommand::Bill { uid, period, start }) => {
+            let period = period.map(|p| p.parse()).transpose()?;
+            let starts_at = match start {
+                Some(day) => berth_model::billing::parse_day("start", &day)?,
+                None => berth_store::time::now(),
+            };
+            let order = store.order_container(uid, period, starts_at).await?;
+            print_object(&berth_api::customer::billing::order_json(&order), json);
         }
         AdminCommand::Container(ContainerCommand::Delete { uid }) => {
             store.delete_container(uid).await?;

@@ -336,6 +336,113 @@ fn billing(admin: &Admin) {
         Some(3)
     );
     products_orders_and_balance(admin);
+    container_product(admin);
+}
+
+/// The container product: containers created and resized through the CLI get their orders,
+/// priced per MB of memory and storage.
+fn container_product(admin: &Admin) {
+    let bad = admin.fails(&[
+        "product",
+        "add",
+        "Containers",
+        "--price",
+        "30d=2",
+        "--resource-price",
+        "30d=0.01",
+    ]);
+    assert!(bad.contains("PERIOD=MEMORY,STORAGE"), "{bad}");
+    let missing = admin.fails(&[
+        "product",
+        "add",
+        "Containers",
+        "--price",
+        "30d=2",
+        "--price",
+        "365d=20",
+        "--resource-price",
+        "30d=0.01,0.0005",
+    ]);
+    assert!(
+        missing.contains("period 365d needs its memory and storage prices"),
+        "{missing}"
+    );
+    let product = admin.json(&[
+        "product",
+        "add",
+        "Containers",
+        "--price",
+        "30d=2.00",
+        "--resource-price",
+        "30d=0.01,0.0005",
+    ]);
+    assert_eq!(product["resource_prices"][0]["storage_mb"], "0.0005");
+    assert!(admin.ok(&["product", "list"]).contains("30d=0.01,0.0005"));
+    admin.ok(&[
+        "server",
+        "add",
+        "billed1",
+        "--address",
+        "192.0.2.60",
+        "--memory",
+        "8192",
+        "--storage",
+        "100000",
+    ]);
+    let uid = admin.json(&[
+        "container",
+        "create",
+        "--customer",
+        "kratos",
+        "--server",
+        "billed1",
+        "--name",
+        "shop",
+        "--memory",
+        "512",
+        "--storage",
+        "10240",
+        "--period",
+        "30d",
+    ])["uid"]
+        .as_i64()
+        .expect("the container's uid");
+    let container_orders = |admin: &Admin| -> Vec<Value> {
+        admin
+            .json(&["order", "list", "kratos"])
+            .as_array()
+            .expect("orders")
+            .iter()
+            .filter(|o| o["container"]["uid"] == uid)
+            .cloned()
+            .collect()
+    };
+    let orders = container_orders(admin);
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    // 2.00 + 512 × 0.01 + 10 240 × 0.0005
+    assert_eq!(orders[0]["recurring_price"], "12.24");
+    admin.ok(&["container", "resize", &uid.to_string(), "--memory", "1024"]);
+    let orders = container_orders(admin);
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert_eq!(orders[1]["recurring_price"], "17.36");
+    assert_eq!(orders[1]["replaces"], orders[0]["id"]);
+    let billed = admin.fails(&["container", "bill", &uid.to_string()]);
+    assert!(billed.contains("already billed"), "{billed}");
+
+    // Prices change for what is resized or created from now on.
+    let raised = admin.json(&[
+        "product",
+        "edit",
+        "Containers",
+        "--resource-price",
+        "30d=0.02,0.0005",
+    ]);
+    assert_eq!(
+        raised["prices"][0]["price"], "2.00",
+        "the base price is kept"
+    );
+    let plain = admin.json(&["product", "edit", "Containers", "--no-resource-prices"]);
+    assert_eq!(plain["resource_prices"], serde_json::json!([]));
 }
 
 /// Products, a migrated customer's order, its bill, a payment and the balance, with CH VAT

@@ -37,8 +37,9 @@ pub struct Bill {
     pub vat_note: String,
     /// Its lines.
     pub records: Vec<BillRecordLine>,
-    /// The name of the product of each order its records bill, by order id (read with the
-    /// records, in the same query).
+    /// What each order its records bill is called, by order id (read with the records, in
+    /// the same query): its product's name, and for a container's order also the container
+    /// and the size it was priced from.
     pub products: BTreeMap<i64, String>,
 }
 
@@ -62,7 +63,8 @@ async fn records_of(
     // LEFT JOINs: a record is never dropped for want of its product's name.
     let rows = sqlx::query(
         "SELECT r.order_id, r.is_recurring, r.starts_at, r.ends_at, r.seconds, r.quantity, \
-         r.price, r.sum, p.name AS product FROM bill_records r \
+         r.price, r.sum, p.name AS product, o.container_id, o.memory, o.storage \
+         FROM bill_records r \
          LEFT JOIN orders o ON o.id = r.order_id LEFT JOIN products p ON p.id = o.product_id \
          WHERE r.bill_id = $1 ORDER BY r.order_id, r.is_recurring",
     )
@@ -74,7 +76,16 @@ async fn records_of(
     for row in &rows {
         let order_id: i64 = row.try_get("order_id")?;
         if let Some(product) = row.try_get::<Option<String>, _>("product")? {
-            products.insert(order_id, product);
+            let name = match row.try_get::<Option<i64>, _>("container_id")? {
+                Some(container) => format!(
+                    "{product} (container {}: {} MB memory, {} MB storage)",
+                    berth_model::container::uid_of(container),
+                    row.try_get::<Option<i64>, _>("memory")?.unwrap_or(0),
+                    row.try_get::<Option<i64>, _>("storage")?.unwrap_or(0),
+                ),
+                None => product,
+            };
+            products.insert(order_id, name);
         }
         records.push(BillRecordLine {
             order_id,

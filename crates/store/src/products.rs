@@ -2,7 +2,9 @@
 //! allowed period. Editing a product never changes existing orders: an order copies its
 //! prices when it is placed.
 
-use berth_model::billing::{product_name, Decimal, PeriodPrice, ProductPricing, ResourcePrice};
+use berth_model::billing::{
+    product_name, Decimal, PeriodPrice, ProductPricing, ResourcePrice, ResourcePriceRow,
+};
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
@@ -69,7 +71,7 @@ pub(crate) fn product_from_row(row: &sqlx::any::AnyRow) -> Result<Product> {
     let mut pricing = ProductPricing::parse(&one_time, &pairs)?;
     let resource_prices: String = row.try_get("resource_prices")?;
     if !resource_prices.is_empty() {
-        let triples: Vec<(String, String, String)> = resource_prices
+        let triples: Vec<ResourcePriceRow> = resource_prices
             .lines()
             .filter_map(|line| {
                 let (period, units) = line.split_once('=')?;

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use berth_model::billing::{parse_money, parse_payment_amount, parse_vat_csv, ProductPricing};
+use berth_model::billing::{
+    parse_payment_amount, parse_vat_csv, PricingEdit, ProductPricing, ResourcePriceRow,
+};
 use berth_store::orders::OrderRequest;
 use berth_store::products::ProductEdit;
 use serde_json::{json, Map, Value};
@@ -33,7 +35,7 @@ fn price_text(field: &str, price: &Value) -> ApiResult<String> {
 }
 
 /// `resource_prices: {period: {memory_mb, storage_mb}}` as `(period, memory, storage)` rows.
-fn resource_prices(value: &Value) -> ApiResult<Vec<(String, String, String)>> {
+fn resource_prices(value: &Value) -> ApiResult<Vec<ResourcePriceRow>> {
     let shape = || {
         ApiError::bad_request(
             "resource_prices: must be an object {period: {memory_mb: price, storage_mb: price}}",
@@ -56,55 +58,45 @@ fn resource_prices(value: &Value) -> ApiResult<Vec<(String, String, String)>> {
         .collect()
 }
 
-/// The pricing a create or edit sends, on top of `current` (an edit's product): `prices`
-/// replaces the periods and prices, `resource_prices` the prices per MB (`null` makes the
-/// product stop pricing containers); what is not sent is kept.
+/// `(period, price)` pairs of `{period: price}`.
+fn price_pairs(value: &Value) -> ApiResult<Vec<(String, String)>> {
+    value
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("prices: must be an object {period: price}"))?
+        .iter()
+        .map(|(period, price)| Ok((period.clone(), price_text("prices", price)?)))
+        .collect()
+}
+
+/// The pricing a create (no `current`) or an edit of `current` sends: `prices` replaces
+/// the periods and prices, `resource_prices` the prices per MB (`null` makes the product
+/// stop pricing containers); what an edit does not send is kept.
 fn pricing(
     body: &Map<String, Value>,
     current: Option<&ProductPricing>,
 ) -> ApiResult<ProductPricing> {
-    let mut base = match (body.contains_key("prices"), current) {
-        (false, Some(current)) => current.clone(),
-        _ => base_pricing(body)?,
+    let one_time = input::optional_string(body, "one_time_price")?;
+    let prices = match (body.get("prices"), current) {
+        (Some(value), _) => Some(price_pairs(value)?),
+        (None, Some(_)) => None,
+        (None, None) => return Err(ApiError::bad_request("prices: is required")),
     };
-    if let Some(one_time) = input::optional_string(body, "one_time_price")? {
-        base.one_time_price = parse_money("one_time_price", &one_time)?;
-    }
-    let rows = match body.get("resource_prices") {
-        Some(Value::Null) => Vec::new(),
-        Some(value) => resource_prices(value)?,
-        None => current
-            .map(|c| {
-                c.resource_prices
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.period.to_string(),
-                            r.memory_mb.to_string(),
-                            r.storage_mb.to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+    let resources = match body.get("resource_prices") {
+        Some(Value::Null) => Some(None),
+        Some(value) => Some(Some(resource_prices(value)?)),
+        None => None,
     };
-    base.resource_prices.clear();
-    if rows.is_empty() {
-        return Ok(base);
-    }
-    Ok(base.with_resource_prices(&rows)?)
-}
-
-fn base_pricing(body: &Map<String, Value>) -> ApiResult<ProductPricing> {
-    let one_time = input::optional_string(body, "one_time_price")?.unwrap_or_else(|| "0".into());
-    let prices = input::required(body, "prices")?
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("prices: must be an object {period: price}"))?;
-    let pairs = prices
-        .iter()
-        .map(|(period, price)| Ok((period.clone(), price_text("prices", price)?)))
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(ProductPricing::parse(&one_time, &pairs)?)
+    let edit = PricingEdit {
+        one_time_price: one_time.as_deref(),
+        prices: prices.as_deref(),
+        resource_prices: resources.as_ref().map(Option::as_deref),
+    };
+    let empty = ProductPricing {
+        one_time_price: Default::default(),
+        prices: Vec::new(),
+        resource_prices: Vec::new(),
+    };
+    Ok(current.unwrap_or(&empty).edited(&edit)?)
 }
 
 /// `GET /v1/admin/products`: every product, inactive ones too.

@@ -6,8 +6,8 @@ use anyhow::Context;
 use berth_api::admin::views;
 use berth_api::customer::billing::{bill_json, order_json, product_json, quote_json};
 use berth_model::billing::{
-    parse_day, parse_payment_amount, parse_vat_csv, utc_text, ProductPricing, ProviderCountry,
-    RecurringPeriod,
+    parse_day, parse_payment_amount, parse_vat_csv, utc_text, PricingEdit, ProductPricing,
+    ProviderCountry, RecurringPeriod, ResourcePriceRow,
 };
 use berth_store::orders::OrderRequest;
 use berth_store::products::{Product, ProductEdit};
@@ -58,6 +58,12 @@ pub enum ProductCommand {
         /// for each period (one-time, 365d, 30d, week, day, hour, second).
         #[arg(long = "price", value_name = "PERIOD=PRICE", required = true)]
         prices: Vec<String>,
+        /// Makes it the container product: per recurring period, the price of one MB of
+        /// memory and of one MB of storage, PERIOD=MEMORY,STORAGE (30d=0.01,0.0005); repeat
+        /// for each recurring period. Containers then cost the period's price plus their
+        /// resources.
+        #[arg(long = "resource-price", value_name = "PERIOD=MEMORY,STORAGE")]
+        resource_prices: Vec<String>,
     },
     /// List the products customers can order.
     List {
@@ -80,6 +86,13 @@ pub enum ProductCommand {
         /// each period.
         #[arg(long = "price", value_name = "PERIOD=PRICE")]
         prices: Vec<String>,
+        /// New prices per MB of memory and storage, PERIOD=MEMORY,STORAGE, replacing all
+        /// current ones; repeat for each recurring period.
+        #[arg(long = "resource-price", value_name = "PERIOD=MEMORY,STORAGE")]
+        resource_prices: Vec<String>,
+        /// The product stops pricing containers.
+        #[arg(long, conflicts_with = "resource_prices")]
+        no_resource_prices: bool,
         /// Whether customers may order it (false withdraws it; existing orders run on).
         #[arg(long)]
         active: Option<bool>,
@@ -206,9 +219,13 @@ async fn product(store: &Store, command: ProductCommand, json: bool) -> anyhow::
             description,
             one_time_price,
             prices,
+            resource_prices,
         } => {
-            let pricing =
+            let mut pricing =
                 ProductPricing::parse(one_time_price.as_deref().unwrap_or("0"), &pairs(&prices)?)?;
+            if !resource_prices.is_empty() {
+                pricing = pricing.with_resource_prices(&resource_rows(&resource_prices)?)?;
+            }
             let product = store
                 .create_product(&name, description.as_deref().unwrap_or_default(), &pricing)
                 .await?;
@@ -234,6 +251,7 @@ async fn product(store: &Store, command: ProductCommand, json: bool) -> anyhow::
                     "name",
                     "prices",
                     "one_time_price",
+                    "resource_prices",
                     "active",
                     "description",
                 ],
@@ -245,29 +263,35 @@ async fn product(store: &Store, command: ProductCommand, json: bool) -> anyhow::
             description,
             one_time_price,
             prices,
+            resource_prices,
+            no_resource_prices,
             active,
         } => {
             let current = find_product(store, &product).await?;
-            let pricing = if one_time_price.is_none() && prices.is_empty() {
+            let prices = (!prices.is_empty()).then(|| pairs(&prices)).transpose()?;
+            let resources = if no_resource_prices {
+                Some(None)
+            } else if resource_prices.is_empty() {
                 None
             } else {
-                // What is not given stays as it is, and the whole is validated again.
-                let one_time =
-                    one_time_price.unwrap_or_else(|| current.pricing.one_time_price.to_string());
-                let pairs = if prices.is_empty() {
-                    current
-                        .pricing
-                        .prices
-                        .iter()
-                        .map(|p| (p.period.to_string(), p.price.to_string()))
-                        .collect()
-                } else {
-                    pairs(&prices)?
-                };
-                Some(ProductPricing::parse(&one_time, &pairs)?)
+                Some(Some(resource_rows(&resource_prices)?))
             };
+            let edit = PricingEdit {
+                one_time_price: one_time_price.as_deref(),
+                prices: prices.as_deref(),
+                resource_prices: resources.as_ref().map(Option::as_deref),
+            };
+            let reprices =
+                edit.one_time_price.is_some() || edit.prices.is_some() || resources.is_some();
+            // What is not given stays as it is, and the whole is validated again.
+            let pricing = reprices
+                .then(|| current.pricing.edited(&edit))
+                .transpose()?;
             if description.is_none() && pricing.is_none() && active.is_none() {
-                anyhow::bail!("give --description, --one-time-price, --price and/or --active");
+                anyhow::bail!(
+                    "give --description, --one-time-price, --price, --resource-price, \
+                     --no-resource-prices and/or --active"
+                );
             }
             let edit = ProductEdit {
                 description,
@@ -537,7 +561,30 @@ fn pairs(prices: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// A product for people: its prices as `30d=10.00 365d=100.00`.
+/// `--resource-price PERIOD=MEMORY,STORAGE` values as the rows berth-model validates.
+fn resource_rows(prices: &[String]) -> anyhow::Result<Vec<ResourcePriceRow>> {
+    prices
+        .iter()
+        .map(|given| {
+            let (period, units) = given.split_once('=').unwrap_or((given, ""));
+            units
+                .split_once(',')
+                .map(|(memory, storage)| {
+                    let trimmed = |text: &str| text.trim().to_owned();
+                    (trimmed(period), trimmed(memory), trimmed(storage))
+                })
+                .with_context(|| {
+                    format!(
+                        "--resource-price {given:?}: give PERIOD=MEMORY,STORAGE, such as \
+                         30d=0.01,0.0005"
+                    )
+                })
+        })
+        .collect()
+}
+
+/// A product for people: its prices as `30d=10.00 365d=100.00`, and its resource prices as
+/// `30d=0.01,0.0005`.
 fn product_row(product: &Product) -> Value {
     let mut row = product_json(product);
     let prices: Vec<String> = product
@@ -547,6 +594,13 @@ fn product_row(product: &Product) -> Value {
         .map(|p| format!("{}={}", p.period, p.price))
         .collect();
     row["prices"] = json!(prices.join(" "));
+    let resources: Vec<String> = product
+        .pricing
+        .resource_prices
+        .iter()
+        .map(|r| format!("{}={},{}", r.period, r.memory_mb, r.storage_mb))
+        .collect();
+    row["resource_prices"] = json!(resources.join(" "));
     row
 }
 

@@ -32,13 +32,65 @@ pub struct ContainerSize {
     pub storage: i64,
 }
 
+/// A resource price as a client sends it: `(period, memory price per MB, storage price per
+/// MB)`.
+pub type ResourcePriceRow = (String, String, String);
+
+/// A change to a product's pricing, as text a client sent; `None` keeps what is there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PricingEdit<'a> {
+    /// A new one-time price.
+    pub one_time_price: Option<&'a str>,
+    /// New `(period, price)` pairs, replacing all the current ones.
+    pub prices: Option<&'a [(String, String)]>,
+    /// New `(period, memory per MB, storage per MB)` rows; `Some(None)` removes them, so the
+    /// product stops pricing containers.
+    pub resource_prices: Option<Option<&'a [ResourcePriceRow]>>,
+}
+
 impl ProductPricing {
+    /// The pricing after `edit`: what it does not change is kept, and the whole is
+    /// validated again (new periods need their resource prices, for one).
+    pub fn edited(&self, edit: &PricingEdit<'_>) -> Result<Self, ValidationError> {
+        let one_time = edit
+            .one_time_price
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.one_time_price.to_string());
+        let prices = match edit.prices {
+            Some(given) => given.to_vec(),
+            None => self
+                .prices
+                .iter()
+                .map(|p| (p.period.to_string(), p.price.to_string()))
+                .collect(),
+        };
+        let resources = match edit.resource_prices {
+            Some(given) => given.map(<[_]>::to_vec).unwrap_or_default(),
+            None => self
+                .resource_prices
+                .iter()
+                .map(|r| {
+                    (
+                        r.period.to_string(),
+                        r.memory_mb.to_string(),
+                        r.storage_mb.to_string(),
+                    )
+                })
+                .collect(),
+        };
+        let pricing = ProductPricing::parse(&one_time, &prices)?;
+        if resources.is_empty() {
+            return Ok(pricing);
+        }
+        pricing.with_resource_prices(&resources)
+    }
+
     /// Makes the product a container product: `rows` are `(period, memory price per MB,
     /// storage price per MB)`, unit prices with at most six decimals, one row for each of the
     /// product's recurring periods and for no other period.
     pub fn with_resource_prices(
         mut self,
-        rows: &[(String, String, String)],
+        rows: &[ResourcePriceRow],
     ) -> Result<Self, ValidationError> {
         let mut parsed: Vec<ResourcePrice> = Vec::with_capacity(rows.len());
         for (period, memory_mb, storage_mb) in rows {
@@ -166,6 +218,36 @@ mod tests {
             Some(RecurringPeriod::Month)
         );
         assert!(pricing.container_price(RecurringPeriod::Day, size).is_err());
+    }
+
+    #[test]
+    fn an_edit_keeps_what_it_does_not_change() {
+        let pricing = container_product();
+        let cheaper = [("30d".to_owned(), "1.00".to_owned())];
+        let too_few = pricing
+            .edited(&PricingEdit {
+                prices: Some(&cheaper),
+                ..PricingEdit::default()
+            })
+            .expect_err("365d still has resource prices but is no longer sold");
+        assert_eq!(too_few.field, "resource_prices");
+        let one_time = pricing
+            .edited(&PricingEdit {
+                one_time_price: Some("5"),
+                ..PricingEdit::default()
+            })
+            .expect("valid");
+        assert_eq!(one_time.one_time_price, Decimal::new(5, 0));
+        assert_eq!(one_time.prices, pricing.prices);
+        assert_eq!(one_time.resource_prices, pricing.resource_prices);
+        let plain = pricing
+            .edited(&PricingEdit {
+                resource_prices: Some(None),
+                ..PricingEdit::default()
+            })
+            .expect("valid");
+        assert!(!plain.prices_containers());
+        assert_eq!(plain.prices, pricing.prices);
     }
 
     #[test]
