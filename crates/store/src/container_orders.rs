@@ -104,19 +104,28 @@ pub(crate) async fn order_new_container(
         one_time_price: product.pricing.one_time_price,
         recurring_price: product.pricing.container_price(period, billed.size)?,
     };
-    let id = insert_order(
-        write,
-        &NewOrder {
-            customer_id: billed.customer_id,
-            address_id,
-            product_id: product.id,
-            terms: &terms,
-            replaces: None,
-            container: Some((billed.id, billed.size)),
-        },
-    )
-    .await?;
+    let id = insert_container_order(write, billed, product.id, address_id, &terms, None).await?;
     Ok(Some(id))
+}
+
+/// Inserts the order of `billed` for `product_id` with `terms`, replacing `replaces`.
+async fn insert_container_order(
+    write: &mut Write,
+    billed: &BilledContainer,
+    product_id: i64,
+    address_id: i64,
+    terms: &OrderTerms,
+    replaces: Option<i64>,
+) -> Result<i64> {
+    let order = NewOrder {
+        customer_id: billed.customer_id,
+        address_id,
+        product_id,
+        terms,
+        replaces,
+        container: Some((billed.id, billed.size)),
+    };
+    insert_order(write, &order).await
 }
 
 /// Replaces a resized container's open order at `at` by one priced from its new size, for
@@ -148,18 +157,7 @@ pub(crate) async fn reorder_resized_container(
     terms.starts_at = plan.change.new_starts_at;
     plan.apply(write, billed.customer_id, open.id, "replaced")
         .await?;
-    insert_order(
-        write,
-        &NewOrder {
-            customer_id: billed.customer_id,
-            address_id,
-            product_id: product.id,
-            terms: &terms,
-            replaces: Some(open.id),
-            container: Some((billed.id, billed.size)),
-        },
-    )
-    .await?;
+    insert_container_order(write, billed, product.id, address_id, &terms, Some(open.id)).await?;
     Ok(())
 }
 
