@@ -211,6 +211,29 @@ fn labelled<'a>(text: &'a str, label: &str) -> Vec<&'a str> {
 }
 
 on_both_stores! {
+    async fn staff_set_a_customers_billing_address(api) {
+        let erin = api.customer("erin").await;
+        let body = json!({"name": "Erin GmbH", "street": "Weg 2", "postal_code": "10115",
+                          "city": "Berlin", "country": "DE", "vat_number": "DE123456789"});
+        let path = "/v1/admin/customers/erin/billing-address";
+        let (status, refused) = api.post(path, &erin.login, &body.to_string()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        let (status, address) = api.post(path, &api.staff, &body.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED, "{address}");
+        let (_, addresses) = api.get("/v1/my/billing-address", &erin.login).await;
+        assert_eq!(addresses[0]["name"], "Erin GmbH");
+        assert_eq!(addresses[0]["vat_number"], "DE123456789");
+        assert_eq!(addresses[0]["active"], true);
+        let (status, _) = api
+            .post("/v1/admin/customers/ghost/billing-address", &api.staff, &body.to_string())
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let bad = json!({"name": "Erin", "street": "Weg 2", "postal_code": "10115",
+                         "city": "Berlin", "country": "Germany"});
+        let (status, answer) = api.post(path, &api.staff, &bad.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    }
+
     async fn an_upgrade_after_a_pending_downgrade_bills_like_an_upgrade(api) {
         let alice = alice_and_co(&api).await;
         let small = product(&api, "vm-small", "10").await;

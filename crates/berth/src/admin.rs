@@ -100,6 +100,30 @@ enum CustomerCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Set a customer's billing address (it becomes the active one; earlier bills keep
+    /// theirs), as the customer would at /v1/my/billing-address.
+    Address {
+        /// Login name.
+        username: String,
+        /// Name on the bills (person or company).
+        #[arg(long)]
+        name: String,
+        /// Street and number.
+        #[arg(long)]
+        street: String,
+        /// Postal code.
+        #[arg(long)]
+        postal_code: String,
+        /// City.
+        #[arg(long)]
+        city: String,
+        /// Country, two letters (ISO 3166-1), which decides VAT.
+        #[arg(long)]
+        country: String,
+        /// VAT number of a business (EU businesses get the reverse charge).
+        #[arg(long)]
+        vat_number: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +319,30 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 answer["password"] = json!(password);
             }
             print_object(&answer, json);
+        }
+        AdminCommand::Customer(CustomerCommand::Address {
+            username,
+            name,
+            street,
+            postal_code,
+            city,
+            country,
+            vat_number,
+        }) => {
+            let address = berth_model::billing::BillingAddress::new(
+                &name,
+                &street,
+                &postal_code,
+                &city,
+                &country,
+                vat_number.as_deref(),
+            )?;
+            let customer = store
+                .customer_by_username(&username)
+                .await
+                .with_context(|| format!("no customer {username}"))?;
+            let stored = store.set_billing_address(customer.id, &address).await?;
+            print_object(&berth_api::customer::billing::address_json(&stored), json);
         }
         AdminCommand::Staff(StaffCommand::Create { username, password }) => {
             let (password, generated) = passwords::given_or_generated(password);

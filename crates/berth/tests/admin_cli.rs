@@ -7,8 +7,6 @@ use sqlx::Connection;
 
 struct Admin {
     args: Vec<String>,
-    /// The database the commands work on, for what the CLI cannot do (a billing address).
-    url: String,
 }
 
 impl Admin {
@@ -222,7 +220,6 @@ fn admin_cli_on_sqlite() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let admin = Admin {
         args: vec!["--data".into(), dir.path().display().to_string()],
-        url: berth_store::sqlite_url(dir.path()),
     };
     exercise(&admin);
     assert!(dir.path().join("berth.db").exists());
@@ -249,7 +246,6 @@ async fn admin_cli_on_postgres() {
             "--database-url".into(),
             format!("{server}/{name}"),
         ],
-        url: format!("{server}/{name}"),
     };
     tokio::task::spawn_blocking(move || exercise(&admin))
         .await
@@ -264,40 +260,58 @@ async fn admin_cli_on_postgres() {
         .expect("drop database");
 }
 
-/// Gives `username` an active billing address in Switzerland, as the customer would over
-/// `/v1/my/billing-address`: neither the staff API nor the CLI sets one.
+/// Gives `username` an active billing address in Switzerland with `berth admin customer
+/// address`, after refusing a bad country and an unknown customer.
 fn set_billing_address(admin: &Admin, username: &str) {
-    let url = admin.url.clone();
-    let username = username.to_owned();
-    // A thread of its own: the PostgreSQL run is already inside a Tokio runtime.
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
-            let store = berth_store::Store::connect(&url).await.expect("the store");
-            let customer = store
-                .customer_by_username(&username)
-                .await
-                .expect("the customer");
-            let address = berth_model::billing::BillingAddress::new(
-                "Kratos",
-                "Hauptstrasse 1",
-                "8000",
-                "Zürich",
-                "CH",
-                None,
-            )
-            .expect("a valid address");
-            store
-                .set_billing_address(customer.id, &address)
-                .await
-                .expect("address set");
-        });
-    })
-    .join()
-    .expect("the address thread");
+    let bad = admin.fails(&[
+        "customer",
+        "address",
+        username,
+        "--name",
+        "Kratos",
+        "--street",
+        "Hauptstrasse 1",
+        "--postal-code",
+        "8000",
+        "--city",
+        "Zürich",
+        "--country",
+        "Switzerland",
+    ]);
+    assert!(bad.contains("country"), "{bad}");
+    let ghost = admin.fails(&[
+        "customer",
+        "address",
+        "ghost",
+        "--name",
+        "Kratos",
+        "--street",
+        "Hauptstrasse 1",
+        "--postal-code",
+        "8000",
+        "--city",
+        "Zürich",
+        "--country",
+        "CH",
+    ]);
+    assert!(ghost.contains("no customer ghost"), "{ghost}");
+    let address = admin.json(&[
+        "customer",
+        "address",
+        username,
+        "--name",
+        "Kratos",
+        "--street",
+        "Hauptstrasse 1",
+        "--postal-code",
+        "8000",
+        "--city",
+        "Zürich",
+        "--country",
+        "CH",
+    ]);
+    assert_eq!(address["city"], "Zürich");
+    assert_eq!(address["active"], true);
 }
 
 /// `berth admin vat` and `berth admin bills` on a real vat-rates sample, then products,

@@ -81,3 +81,24 @@ pub async fn create_staff(
     }
     Ok((StatusCode::CREATED, Json(answer)))
 }
+
+/// `POST /v1/admin/customers/<username>/billing-address` `{name, street, postal_code, city,
+/// country, vat_number?}`: 201, the customer's new active address, as the customer would set
+/// it (migrating customers before their orders are placed).
+pub async fn billing_address(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(username): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let address = crate::customer::billing::billing_address(&body)?;
+    let customer = state.store.customer_by_username(&username).await?;
+    let stored = state
+        .store
+        .set_billing_address(customer.id, &address)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::customer::billing::address_json(&stored)),
+    ))
+}

@@ -18,6 +18,10 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/customers", get(customers::list).post(customers::create))
         .route("/customers/{username}/password", post(customers::password))
+        .route(
+            "/customers/{username}/billing-address",
+            post(customers::billing_address),
+        )
         .route("/staff", post(customers::create_staff))
         .route(
             "/servers",

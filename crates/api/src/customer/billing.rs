@@ -247,7 +247,9 @@ async fn cancel(
     Ok(Json(order_json(&order)))
 }
 
-fn address_json(stored: &berth_store::billing_addresses::StoredAddress) -> Value {
+/// A billing address as JSON: `{id, name, street, postal_code, city, country, vat_number,
+/// active}`.
+pub fn address_json(stored: &berth_store::billing_addresses::StoredAddress) -> Value {
     let a = &stored.address;
     json!({
         "id": stored.id,
@@ -270,6 +272,21 @@ async fn addresses(
     Ok(Json(addresses.iter().map(address_json).collect()))
 }
 
+/// The address of a `{name, street, postal_code, city, country, vat_number?}` body, checked.
+pub fn billing_address(body: &Map<String, Value>) -> ApiResult<BillingAddress> {
+    let text =
+        |field: &str| -> ApiResult<&str> { input::as_str(field, input::required(body, field)?) };
+    let vat_number = input::optional_string(body, "vat_number")?;
+    Ok(BillingAddress::new(
+        text("name")?,
+        text("street")?,
+        text("postal_code")?,
+        text("city")?,
+        text("country")?,
+        vat_number.as_deref(),
+    )?)
+}
+
 /// `POST /v1/my/billing-address` `{name, street, postal_code, city, country, vat_number?}`:
 /// 201; the new address becomes the active one.
 async fn set_address(
@@ -277,17 +294,7 @@ async fn set_address(
     caller: CustomerCaller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let text =
-        |field: &str| -> ApiResult<&str> { input::as_str(field, input::required(&body, field)?) };
-    let vat_number = input::optional_string(&body, "vat_number")?;
-    let address = BillingAddress::new(
-        text("name")?,
-        text("street")?,
-        text("postal_code")?,
-        text("city")?,
-        text("country")?,
-        vat_number.as_deref(),
-    )?;
+    let address = billing_address(&body)?;
     let stored = state
         .store
         .set_billing_address(caller.customer_id, &address)
