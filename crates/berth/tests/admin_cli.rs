@@ -263,55 +263,30 @@ async fn admin_cli_on_postgres() {
 /// Gives `username` an active billing address in Switzerland with `berth admin customer
 /// address`, after refusing a bad country and an unknown customer.
 fn set_billing_address(admin: &Admin, username: &str) {
-    let bad = admin.fails(&[
-        "customer",
-        "address",
-        username,
-        "--name",
-        "Kratos",
-        "--street",
-        "Hauptstrasse 1",
-        "--postal-code",
-        "8000",
-        "--city",
-        "Zürich",
-        "--country",
-        "Switzerland",
-    ]);
+    fn address<'a>(customer: &'a str, country: &'a str) -> [&'a str; 13] {
+        [
+            "customer",
+            "address",
+            customer,
+            "--name",
+            "Kratos",
+            "--street",
+            "Hauptstrasse 1",
+            "--postal-code",
+            "8000",
+            "--city",
+            "Zürich",
+            "--country",
+            country,
+        ]
+    }
+    let bad = admin.fails(&address("kratos", "Switzerland"));
     assert!(bad.contains("country"), "{bad}");
-    let ghost = admin.fails(&[
-        "customer",
-        "address",
-        "ghost",
-        "--name",
-        "Kratos",
-        "--street",
-        "Hauptstrasse 1",
-        "--postal-code",
-        "8000",
-        "--city",
-        "Zürich",
-        "--country",
-        "CH",
-    ]);
+    let ghost = admin.fails(&address("ghost", "CH"));
     assert!(ghost.contains("no customer ghost"), "{ghost}");
-    let address = admin.json(&[
-        "customer",
-        "address",
-        username,
-        "--name",
-        "Kratos",
-        "--street",
-        "Hauptstrasse 1",
-        "--postal-code",
-        "8000",
-        "--city",
-        "Zürich",
-        "--country",
-        "CH",
-    ]);
-    assert_eq!(address["city"], "Zürich");
-    assert_eq!(address["active"], true);
+    let stored = admin.json(&address(username, "CH"));
+    assert_eq!(stored["city"], "Zürich");
+    assert_eq!(stored["active"], true);
 }
 
 /// `berth admin vat` and `berth admin bills` on a real vat-rates sample, then products,
