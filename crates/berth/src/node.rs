@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use berth_node::ssh::{SshConfig, SshServer};
-use berth_node::{ControlPlane, HttpControlPlane, NodeConfig, Runtime};
+use berth_node::{ControlPlane, HttpControlPlane, NetworkConfig, NodeConfig, Runtime};
 use clap::{Args, Subcommand};
 
 /// How long to wait before asking again after the control plane failed.
@@ -43,6 +43,10 @@ pub struct RuntimeArgs {
     /// <data>/node/ssh_host_ed25519_key].
     #[arg(long = "ssh-host-key")]
     ssh_host_key: Option<PathBuf>,
+    /// Leave the containers only their loopback: no `uwsgi0`, links, dmz or port mappings,
+    /// and no change to this machine's forwarding or nftables.
+    #[arg(long = "no-network")]
+    no_network: bool,
 }
 
 impl RuntimeArgs {
@@ -60,8 +64,24 @@ impl RuntimeArgs {
             runc_root: self.runc_root.clone(),
             subscribe_dir: subscribe_dir.to_owned(),
             cgroup_parent: self.cgroup_parent.clone(),
+            network: self.network().ok(),
             ..NodeConfig::standard()
         }
+    }
+
+    /// The containers' network, or why they have none (`--no-network`, or no `nft`).
+    pub fn network(&self) -> Result<NetworkConfig, &'static str> {
+        if self.no_network {
+            return Err("--no-network");
+        }
+        let nft = std::process::Command::new("nft")
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .status();
+        if !nft.is_ok_and(|status| status.success()) {
+            return Err("nft is not installed: apt-get install nftables");
+        }
+        Ok(NetworkConfig::standard())
     }
 
     /// Starts the ssh server on `--ssh`, else on `default` when given; the runtime keeps its
@@ -220,6 +240,14 @@ impl NodeArgs {
         )?;
         if let Some(ssh) = &ssh {
             println!("berth node: ssh on {}", ssh.local_addr());
+        }
+        match self.runtime.network() {
+            Ok(network) => println!(
+                "berth node: containers on 10.0.0.0/8 via {}, nftables table {}",
+                berth_node::GATEWAY,
+                network.table
+            ),
+            Err(why) => println!("berth node: container network off ({why})"),
         }
         println!("berth node: following {api} as this server");
         follow(&control, &runtime)

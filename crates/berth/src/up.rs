@@ -331,6 +331,10 @@ fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> Str
         );
     }
     let homes = config.containers_root.display().to_string();
+    let network = match args.runtime.network() {
+        Ok(_) => format!("network {} via {}", "10.0.0.0/8", berth_node::GATEWAY),
+        Err(why) => format!("network off ({why})"),
+    };
     let runtime = match berth_node::Runtime::new(config.clone()) {
         Ok(runtime) => runtime,
         Err(error) => return format!("off: {error}"),
@@ -367,7 +371,7 @@ fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> Str
             }
         });
     match spawned {
-        Ok(_) => format!("on, homes in {homes}{ssh_line}"),
+        Ok(_) => format!("on, homes in {homes}; {network}{ssh_line}"),
         Err(error) => format!("off: cannot start the node thread: {error}"),
     }
 }

@@ -69,7 +69,8 @@ async fn berth_node_runs_the_demo_container_once_it_is_runnable() {
         .to_string();
     let node = Node {
         child: Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(["node", "--api", &base, "--credential-file"])
+            // The node network test owns this machine's container network meanwhile.
+            .args(["node", "--no-network", "--api", &base, "--credential-file"])
             .arg(data.join("node-credential"))
             .arg("--containers")
             .arg(machine.path().join("containers"))

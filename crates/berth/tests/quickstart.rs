@@ -269,7 +269,8 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
         &data,
         machine.path(),
         &machine.cgroup_parent,
-        &["--dns-server", &dns, "--ssh", &ssh],
+        // The node network test owns this machine's container network meanwhile.
+        &["--dns-server", &dns, "--ssh", &ssh, "--no-network"],
     );
     assert!(
         banner.iter().any(|line| line.starts_with("Containers: on")),

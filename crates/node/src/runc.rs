@@ -104,9 +104,10 @@ impl Runc {
         Ok(self.list()?.into_iter().find(|s| s.id == id))
     }
 
-    /// Create and start `id` from `bundle`, detached. The container's stdout and stderr (and
-    /// runc's own errors) go to `log`, whose tail explains a failure.
-    pub fn run_detached(&self, id: &str, bundle: &Path, log: &Path) -> Result<(), NodeError> {
+    /// Create `id` from `bundle`: its namespaces and init exist, but the init waits for
+    /// [`Runc::start`]. The container's stdout and stderr (and runc's own errors) go to `log`,
+    /// whose tail explains a failure.
+    pub fn create(&self, id: &str, bundle: &Path, log: &Path) -> Result<(), NodeError> {
         let open = || {
             File::options()
                 .create(true)
@@ -118,14 +119,14 @@ impl Runc {
         let start = out.metadata().map_err(NodeError::io(log))?.len();
         let status = self
             .command()
-            .args(["run", "--detach", "--bundle"])
+            .args(["create", "--bundle"])
             .arg(bundle)
             .arg(id)
             .stdout(out)
             .stderr(err)
             .status()
             .map_err(|e| NodeError::Runc {
-                action: "run",
+                action: "create",
                 id: id.to_owned(),
                 detail: format!("cannot run {}: {e}", self.binary.display()),
             })?;
@@ -133,10 +134,15 @@ impl Runc {
             return Ok(());
         }
         Err(NodeError::Runc {
-            action: "run",
+            action: "create",
             id: id.to_owned(),
             detail: tail(log, start).unwrap_or_else(|| status.to_string()),
         })
+    }
+
+    /// Let the init of the created container `id` run its process.
+    pub fn start(&self, id: &str) -> Result<(), NodeError> {
+        self.output("start", id, &["start", id]).map(|_| ())
     }
 
     /// Send `signal` (`TERM`, `KILL`, …) to the init of `id`.

@@ -16,6 +16,7 @@ use crate::alarm::{AlarmKind, Alarms};
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::loopbox;
+use crate::network::{Network, NetworkConfig};
 use crate::oci::{self, Mount};
 use crate::oom;
 use crate::quota::Quota;
@@ -61,6 +62,9 @@ pub struct NodeConfig {
     pub subscribe_dir: PathBuf,
     /// The cgroup parent of the containers' cgroups (`berth` → `/berth/<uid>`).
     pub cgroup_parent: String,
+    /// The containers' network (`uwsgi0`, links, dmz, port mappings); `None` leaves each
+    /// container only its loopback.
+    pub network: Option<NetworkConfig>,
     /// How long a stopping Emperor may take to shut its vassals down before it is killed.
     /// Vassals unsubscribe from the routers at once on SIGTERM, but the Emperor needs about
     /// 3 s to exit with them; 1 s keeps a restart within the 2 s the platform promises.
@@ -78,6 +82,7 @@ impl NodeConfig {
             uwsgi_binary: "/usr/bin/uwsgi".to_owned(),
             subscribe_dir: PathBuf::from("/subscribe"),
             cgroup_parent: "berth".to_owned(),
+            network: Some(NetworkConfig::standard()),
             stop_timeout: Duration::from_secs(1),
         }
     }
@@ -118,6 +123,8 @@ pub struct Runtime {
     runc: Runc,
     keys: KeyBook,
     quota: Quota,
+    /// The containers' network, when configured.
+    network: Option<Network>,
     /// Per container, why each of its loopboxes is not mounted, as last logged.
     loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
     /// When the containers' usage was last sampled.
@@ -193,6 +200,7 @@ impl Runtime {
                 .map_err(NodeError::io(dir))?;
         }
         let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
+        let network = config.network.clone().map(Network::new).transpose()?;
         let quota = Quota::detect(&config.containers_root);
         if let Quota::Off(why) = &quota {
             tracing::warn!("storage quotas are off: {why}");
@@ -200,6 +208,7 @@ impl Runtime {
         Ok(Runtime {
             config,
             runc,
+            network,
             keys: KeyBook::new(),
             quota,
             loopbox_notes: Mutex::default(),
@@ -261,6 +270,12 @@ impl Runtime {
                 return result;
             }
         };
+        if let Some(network) = &self.network {
+            // Before any container starts, so that a new link or mapping works at once.
+            if let Err(e) = network.apply(desired) {
+                result.errors.push((0, e));
+            }
+        }
         let mut wanted = BTreeSet::new();
         for spec in &desired.containers {
             // A desired container is never stopped, even when its spec is refused.
@@ -658,8 +673,22 @@ impl Runtime {
         oom::mark_seen(&bundle, 0);
         let id = container_id(uid);
         tracing::info!(uid, "starting container");
-        self.runc
-            .run_detached(&id, &bundle, &bundle.join("runc.log"))
+        self.runc.create(&id, &bundle, &bundle.join("runc.log"))?;
+        if let Some(network) = &self.network {
+            let attached = self.runc.state(&id).and_then(|state| {
+                let pid = state.map(|s| s.pid).unwrap_or(0);
+                let ip = spec.ip.parse().map_err(|_| NodeError::InvalidSpec {
+                    uid: spec.uid,
+                    reason: format!("bad ip {:?}", spec.ip),
+                })?;
+                network.attach(uid, pid, ip, spec.dmz)
+            });
+            if let Err(e) = attached {
+                let _ = self.runc.delete(&id);
+                return Err(e);
+            }
+        }
+        self.runc.start(&id)
     }
 
     /// Stop the container of `uid`: SIGTERM to its Emperor (which stops its vassals), SIGKILL

@@ -1,7 +1,6 @@
 //! Storage quotas on btrfs and the system alarms (quota threshold, out of memory), against
 //! real runc containers (needs root, `runc`, `btrfs-progs`, `python3`, as CI has).
 
-#[allow(dead_code)] // each test binary uses its own part of it
 mod support;
 
 use std::process::Command;

@@ -1,7 +1,6 @@
 //! Loopboxes (spec/uwsgi-it.md §3.11) against real runc containers: ext4 images of the home
 //! mounted inside the container only (needs root, `runc`, `e2fsprogs`, util-linux).
 
-#[allow(dead_code)] // each test binary uses its own part of it
 mod support;
 
 use std::fs;

@@ -29,22 +29,6 @@ impl Fixture {
         state.pid
     }
 
-    /// Run `script` with sh inside the container of `uid`, as `user`.
-    fn exec(&self, uid: u32, user: u32, script: &str) -> (bool, String) {
-        let out = Command::new("runc")
-            .arg("--root")
-            .arg(&self.config.runc_root)
-            .args(["exec", "--user", &format!("{user}:{user}")])
-            .arg(container_id(uid))
-            .args(["sh", "-c", script])
-            .output()
-            .expect("runc exec");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
-
     /// A python app and a vassal serving it over HTTP on `run/app.sock`.
     fn deploy_python(&self, uid: u32, extra: &str) -> PathBuf {
         let home = self.home(uid);

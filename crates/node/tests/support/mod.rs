@@ -1,5 +1,6 @@
 //! What the node's integration tests share: a runtime under a temporary directory, container
-//! specs on the host distro, waiting.
+//! specs on the host distro, running commands in them, waiting.
+#![allow(dead_code)] // each test binary uses its own part
 
 use std::fs;
 use std::io::Write;
@@ -10,7 +11,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use berth_model::node::{ContainerSpec, DesiredState, DistroSpec, ServerSpec};
-use berth_node::{NodeConfig, Runtime};
+use berth_node::{container_id, NetworkConfig, NodeConfig, Runtime};
 
 pub mod storage;
 
@@ -67,8 +68,14 @@ pub(crate) fn temp_dir() -> tempfile::TempDir {
     dir
 }
 
-/// A runtime with containers under `dir/containers` (which may be a mount point already).
+/// A runtime with containers under `dir/containers` (which may be a mount point already),
+/// without a network: containers have only their loopback.
 pub(crate) fn fixture_in(dir: tempfile::TempDir) -> Fixture {
+    fixture_with(dir, None)
+}
+
+/// A runtime with containers under `dir/containers` and the given network.
+pub(crate) fn fixture_with(dir: tempfile::TempDir, network: Option<NetworkConfig>) -> Fixture {
     let subscribe_dir = dir.path().join("subscribe");
     fs::create_dir(&subscribe_dir).expect("subscribe dir");
     let config = NodeConfig {
@@ -77,6 +84,7 @@ pub(crate) fn fixture_in(dir: tempfile::TempDir) -> Fixture {
         runc_root: dir.path().join("runc"),
         subscribe_dir,
         cgroup_parent: "berth-test".to_owned(),
+        network,
         ..NodeConfig::standard()
     };
     let runtime = Runtime::new(config.clone()).expect("runtime");
@@ -132,6 +140,23 @@ impl Fixture {
     pub fn home(&self, uid: u32) -> PathBuf {
         self.runtime.home(uid)
     }
+
+    /// Run `script` with sh inside the container of `uid`, as `user`: whether it succeeded,
+    /// and its stdout.
+    pub fn exec(&self, uid: u32, user: u32, script: &str) -> (bool, String) {
+        let out = Command::new("runc")
+            .arg("--root")
+            .arg(&self.config.runc_root)
+            .args(["exec", "--user", &format!("{user}:{user}")])
+            .arg(container_id(uid))
+            .args(["sh", "-c", script])
+            .output()
+            .expect("runc exec");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
 }
 
 /// A desired state holding `containers`.
@@ -164,7 +189,6 @@ pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 }
 
 /// A control plane that serves one state and records the reports.
-#[allow(dead_code)] // the runtime and alarms tests use it, not every test binary
 pub struct FakeControlPlane {
     /// The state every call of `desired_state` answers.
     pub state: DesiredState,
