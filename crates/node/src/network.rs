@@ -154,6 +154,22 @@ impl Network {
         }
     }
 
+    /// Bytes the container of `uid` received and sent on `uwsgi0` since it started (the host
+    /// end counts them the other way round); `None` when it has no link.
+    pub fn traffic(&self, uid: u32) -> Option<(i64, i64)> {
+        let statistics = Path::new("/sys/class/net")
+            .join(self.config.host_link(uid))
+            .join("statistics");
+        let counter = |name: &str| -> Option<i64> {
+            std::fs::read_to_string(statistics.join(name))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        Some((counter("tx_bytes")?, counter("rx_bytes")?))
+    }
+
     /// Loads the rules `desired` asks for, when they differ from the loaded ones: links
     /// that both sides made, dmz containers, and port mappings.
     pub fn apply(&self, desired: &DesiredState) -> Result<(), NodeError> {

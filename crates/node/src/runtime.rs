@@ -393,7 +393,7 @@ impl Runtime {
     }
 
     /// The resource usage of the running containers among `statuses`, as metric points
-    /// (memory, CPU, block I/O, disk), sampled at most once per [`USAGE_EVERY`]: empty
+    /// (memory, CPU, block I/O, disk, network), sampled at most once per [`USAGE_EVERY`]: empty
     /// between samples.
     pub fn usage(&self, statuses: &[ContainerStatus]) -> Vec<MetricPoint> {
         {
@@ -412,6 +412,10 @@ impl Runtime {
         usage::sample_running(
             statuses,
             |uid| u32::try_from(uid).ok().map(|uid| self.cgroup(uid)),
+            |uid| {
+                let uid = u32::try_from(uid).ok()?;
+                self.network.as_ref()?.traffic(uid)
+            },
             unix,
         )
     }

@@ -1,6 +1,7 @@
 //! Resource usage of the containers, read from their cgroups, as metric points for the node
 //! report (the API's `/api/metrics/container.<metric>/<uid>`): memory (in use, resident,
-//! page cache), CPU time, block I/O and disk space. cgroup v1 and v2 are both read.
+//! page cache), CPU time, block I/O and disk space, and the network traffic the caller
+//! counted. cgroup v1 and v2 are both read.
 
 use berth_model::metrics::ContainerMetric;
 use berth_model::node::{ContainerState, ContainerStatus, MetricPoint};
@@ -31,11 +32,13 @@ fn io_bytes(relative: &str) -> Option<(i64, i64)> {
     Some((sum("rbytes="), sum("wbytes=")))
 }
 
-/// The samples of one container's cgroup (`/berth/30009`), at `unix`.
+/// The samples of one container's cgroup (`/berth/30009`), its disk use and its network
+/// traffic (bytes received, sent), at `unix`.
 pub(crate) fn sample(
     uid: i64,
     cgroup: &str,
     disk_used: Option<i64>,
+    traffic: Option<(i64, i64)>,
     unix: i64,
 ) -> Vec<MetricPoint> {
     let relative = cgroup.trim_start_matches('/');
@@ -73,6 +76,10 @@ pub(crate) fn sample(
         values.push((ContainerMetric::IoWrite, written));
     }
     values.extend(disk_used.map(|v| (ContainerMetric::Quota, v)));
+    if let Some((received, sent)) = traffic {
+        values.push((ContainerMetric::NetRx, received));
+        values.push((ContainerMetric::NetTx, sent));
+    }
     values
         .into_iter()
         .map(|(metric, value)| MetricPoint {
@@ -86,17 +93,22 @@ pub(crate) fn sample(
 }
 
 /// The samples of every running container among `statuses`; `cgroup_of` names a uid's
-/// cgroup (`None`: not a container's uid, no samples).
+/// cgroup (`None`: not a container's uid, no samples), `traffic_of` counts its network
+/// traffic.
 pub(crate) fn sample_running(
     statuses: &[ContainerStatus],
     cgroup_of: impl Fn(i64) -> Option<String>,
+    traffic_of: impl Fn(i64) -> Option<(i64, i64)>,
     unix: i64,
 ) -> Vec<MetricPoint> {
     statuses
         .iter()
         .filter(|status| status.state == ContainerState::Running)
         .filter_map(|status| Some((status, cgroup_of(status.uid)?)))
-        .flat_map(|(status, cgroup)| sample(status.uid, &cgroup, status.disk_used, unix))
+        .flat_map(|(status, cgroup)| {
+            let traffic = traffic_of(status.uid);
+            sample(status.uid, &cgroup, status.disk_used, traffic, unix)
+        })
         .collect()
 }
 
@@ -105,15 +117,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cgroup_that_does_not_exist_gives_no_samples_but_disk_use() {
+    fn a_cgroup_that_does_not_exist_gives_no_samples_but_disk_use_and_traffic() {
         let points = sample(
             30009,
             "/berth-no-such-parent/30009",
             Some(4096),
+            Some((10, 20)),
             1_700_000_000,
         );
-        assert_eq!(points.len(), 1);
-        assert_eq!(points[0].metric, "container.quota");
-        assert_eq!(points[0].value, 4096);
+        let named: Vec<(&str, i64)> = points
+            .iter()
+            .map(|p| (p.metric.as_str(), p.value))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("container.quota", 4096),
+                ("container.net.rx", 10),
+                ("container.net.tx", 20)
+            ]
+        );
     }
 }

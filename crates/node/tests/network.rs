@@ -142,6 +142,22 @@ fn containers_talk_only_when_both_link_and_public_ports_reach_them() {
     }];
     let result = f.runtime.reconcile(&mapped);
     assert!(result.errors.is_empty(), "{:?}", result.errors);
+    // A's traffic so far is in its metrics (the first sample of this runtime).
+    let points = f.runtime.usage(&result.statuses);
+    let traffic = |metric: &str| {
+        points
+            .iter()
+            .find(|p| p.uid == i64::from(A) && p.metric == metric)
+            .map(|p| p.value)
+    };
+    assert!(
+        traffic("container.net.rx").is_some_and(|bytes| bytes > 0),
+        "{points:?}"
+    );
+    assert!(
+        traffic("container.net.tx").is_some_and(|bytes| bytes > 0),
+        "{points:?}"
+    );
     let public = format!("http://{}:18080/", host_address());
     let from_host = Command::new("sh")
         .args(["-c", &fetch(&public)])
