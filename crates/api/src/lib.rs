@@ -88,6 +88,7 @@ fn router(state: ApiState) -> Router {
         .nest("/v1/admin", admin::routes())
         .nest("/node/v1", node::routes())
         .merge(customer::billing::routes())
+        .merge(customer::vpn::routes())
         .fallback(|| async { ApiError::no_such_endpoint() })
         .layer(axum::middleware::from_fn(response::shape))
         .with_state(state)

@@ -380,4 +380,30 @@ on_both_stores! {
         let owner = api.store.customer(alice.id).await.expect("customer");
         assert_eq!(woken["domains"][0]["public_key_pem"], owner.public_key_pem.as_str());
     }
+
+    async fn a_vpn_host_is_told_its_pools_peers_and_woken_when_they_change(api) {
+        let credential = join(&api, api.server_id).await;
+        let key = |n: u8| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode([n; 32])
+        };
+        for (network, host, wg) in [("2a0a:e5c1:200::", "shared1", "wg0"), ("2a0a:e5c1:300::", "elsewhere", "wg0")] {
+            let body = json!({"network": network, "network_size": 40, "subnetwork_size": 48,
+                              "vpn_hostname": host, "wg_name": wg, "wireguard_public_key": key(9)});
+            let (status, pool) = api.post("/v1/admin/vpnpool", &api.staff, &body.to_string()).await;
+            assert_eq!(status, StatusCode::CREATED, "{pool}");
+        }
+        let (_, before) = node_get(&api, "/node/v1/state?wait=0", &credential).await;
+        assert_eq!(before["vpn_interfaces"], json!([{"wg_name": "wg0", "listen_port": 51820,
+                                                     "private_key": null, "peers": []}]));
+        let nico = api.customer("nico").await;
+        let body = json!({"network_size": 48, "wireguard_public_key": key(1)}).to_string();
+        assert_eq!(api.post("/v1/net/vpn", &nico.login, &body).await.0, StatusCode::CREATED);
+        let revision = before["revision"].as_i64().expect("revision");
+        let (status, after) = node_get(&api, &format!("/node/v1/state?revision={revision}&wait=5"), &credential).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(after["revision"].as_i64().expect("revision") > revision, "{after}");
+        assert_eq!(after["vpn_interfaces"][0]["peers"], json!([{"owner": "nico",
+            "public_key": key(1), "allowed_ips": "2a0a:e5c1:200::/48"}]));
+    }
 }

@@ -315,11 +315,12 @@ fn start_node(args: &UpArgs, api: SocketAddr, credential: Option<String>) -> Str
         Ok(data) => data,
         Err(error) => return format!("off: {}: {error}", data.display()),
     };
-    let config = args.runtime.config(
+    let mut config = args.runtime.config(
         &data.join("containers"),
         &data.join("node").join("bundles"),
         &data.join("subscribe"),
     );
+    config.wireguard_dir = Some(data.join("wireguard"));
     if std::process::Command::new(&config.runc_binary)
         .arg("--version")
         .output()

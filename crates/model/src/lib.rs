@@ -20,5 +20,6 @@ pub mod server;
 pub mod ssh_keys;
 pub mod tag;
 pub mod text;
+pub mod vpn;
 
 pub use error::ValidationError;

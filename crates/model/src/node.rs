@@ -32,6 +32,35 @@ pub struct DesiredState {
     /// Public ports of this server forwarded to its containers.
     #[serde(default)]
     pub port_mappings: Vec<PortMappingSpec>,
+    /// The WireGuard interfaces of the VPN pools this server serves (pools whose
+    /// `vpn_hostname` is this server's name).
+    #[serde(default)]
+    pub vpn_interfaces: Vec<VpnInterfaceSpec>,
+}
+
+/// One WireGuard interface of a VPN host: a pool and its customers' networks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnInterfaceSpec {
+    /// The interface name (`wg0`).
+    pub wg_name: String,
+    /// The UDP port it listens on.
+    pub listen_port: u16,
+    /// Its private key when the platform holds it; otherwise the host keeps it in
+    /// `<wg_name>.key` beside the configuration.
+    pub private_key: Option<String>,
+    /// One peer per customer network.
+    pub peers: Vec<VpnPeerSpec>,
+}
+
+/// A customer's network as a peer of the pool's interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnPeerSpec {
+    /// The customer's username.
+    pub owner: String,
+    /// The customer's WireGuard public key.
+    pub public_key: String,
+    /// The customer's network, `address/size`.
+    pub allowed_ips: String,
 }
 
 /// A public port of the server forwarded (DNAT) to a container's port.

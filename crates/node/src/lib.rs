@@ -35,6 +35,7 @@ mod runtime;
 mod shortcuts;
 pub mod ssh;
 mod usage;
+mod vpn;
 
 pub use control::{step, ControlPlane};
 pub use error::NodeError;

@@ -24,6 +24,7 @@ use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
 use crate::shortcuts::{PLUGINS_DIR, PLUGIN_ALIASES, SHORTCUTS_INI, SHORTCUTS_PATH};
 use crate::ssh::KeyBook;
 use crate::usage;
+use crate::vpn::VpnHost;
 
 /// How often the containers' resource usage is sampled for the metrics.
 pub const USAGE_EVERY: Duration = Duration::from_secs(60);
@@ -65,6 +66,9 @@ pub struct NodeConfig {
     /// The containers' network (`uwsgi0`, links, dmz, port mappings); `None` leaves each
     /// container only its loopback.
     pub network: Option<NetworkConfig>,
+    /// Where the WireGuard configurations of the VPN pools this server serves go
+    /// (`/etc/wireguard`); `None`: this server is no VPN host.
+    pub wireguard_dir: Option<PathBuf>,
     /// How long a stopping Emperor may take to shut its vassals down before it is killed.
     /// Vassals unsubscribe from the routers at once on SIGTERM, but the Emperor needs about
     /// 3 s to exit with them; 1 s keeps a restart within the 2 s the platform promises.
@@ -83,6 +87,7 @@ impl NodeConfig {
             subscribe_dir: PathBuf::from("/subscribe"),
             cgroup_parent: "berth".to_owned(),
             network: Some(NetworkConfig::standard()),
+            wireguard_dir: Some(PathBuf::from("/etc/wireguard")),
             stop_timeout: Duration::from_secs(1),
         }
     }
@@ -125,6 +130,8 @@ pub struct Runtime {
     quota: Quota,
     /// The containers' network, when configured.
     network: Option<Network>,
+    /// The WireGuard interfaces of the VPN pools this server serves, when it may host them.
+    vpn: Option<VpnHost>,
     /// Per container, why each of its loopboxes is not mounted, as last logged.
     loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
     /// When the containers' usage was last sampled.
@@ -201,6 +208,7 @@ impl Runtime {
         }
         let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
         let network = config.network.clone().map(Network::new).transpose()?;
+        let vpn = config.wireguard_dir.clone().map(VpnHost::new);
         let quota = Quota::detect(&config.containers_root);
         if let Quota::Off(why) = &quota {
             tracing::warn!("storage quotas are off: {why}");
@@ -209,6 +217,7 @@ impl Runtime {
             config,
             runc,
             network,
+            vpn,
             keys: KeyBook::new(),
             quota,
             loopbox_notes: Mutex::default(),
@@ -273,6 +282,11 @@ impl Runtime {
         if let Some(network) = &self.network {
             // Before any container starts, so that a new link or mapping works at once.
             if let Err(e) = network.apply(desired) {
+                result.errors.push((0, e));
+            }
+        }
+        if let Some(vpn) = &self.vpn {
+            if let Err(e) = vpn.converge(&desired.vpn_interfaces) {
                 result.errors.push((0, e));
             }
         }

@@ -33,6 +33,7 @@ pub mod servers;
 pub mod tags;
 pub mod time;
 pub mod vat_rates;
+pub mod vpn;
 pub mod write;
 
 use std::path::Path;

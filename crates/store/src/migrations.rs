@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "container orders",
         sql: include_str!("../migrations/0006_container_orders.sql"),
     },
+    Migration {
+        version: 7,
+        name: "WireGuard VPN pools and networks",
+        sql: include_str!("../migrations/0007_vpn.sql"),
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -306,6 +306,7 @@ impl Store {
                 private_port: mapping.private_port,
             })
             .collect();
+        let vpn_interfaces = self.vpn_interfaces(&server.name).await?;
         Ok(DesiredState {
             revision,
             server,
@@ -313,6 +314,7 @@ impl Store {
             domains,
             legion_peers,
             port_mappings,
+            vpn_interfaces,
         })
     }
 

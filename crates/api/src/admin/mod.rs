@@ -7,6 +7,7 @@ pub mod domains;
 pub mod infrastructure;
 pub mod news;
 pub mod views;
+pub mod vpn;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -71,4 +72,7 @@ pub fn routes() -> Router<ApiState> {
                 .delete(containers::delete),
         )
         .route("/containers/{uid}/order", post(containers::order))
+        .route("/vpnpool", get(vpn::list).post(vpn::create))
+        .route("/vpnpool/", get(vpn::list).post(vpn::create))
+        .route("/vpnpool/{id}", get(vpn::show).delete(vpn::delete))
 }

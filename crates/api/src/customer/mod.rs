@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod news;
 pub mod port_mappings;
 pub mod tags;
+pub mod vpn;
 
 use axum::routing::{any, get, post};
 use axum::Router;

@@ -85,6 +85,7 @@ pub(crate) fn fixture_with(dir: tempfile::TempDir, network: Option<NetworkConfig
         subscribe_dir,
         cgroup_parent: "berth-test".to_owned(),
         network,
+        wireguard_dir: None,
         ..NodeConfig::standard()
     };
     let runtime = Runtime::new(config.clone()).expect("runtime");
@@ -173,6 +174,7 @@ pub fn desired(containers: Vec<ContainerSpec>) -> DesiredState {
         domains: vec![],
         legion_peers: vec![],
         port_mappings: vec![],
+        vpn_interfaces: vec![],
     }
 }
 
