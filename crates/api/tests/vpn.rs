@@ -35,6 +35,49 @@ async fn order(api: &TestApi, customer: &TestCustomer, size: i64, n: u8) -> (Sta
 }
 
 on_both_stores! {
+    async fn a_vpn_network_is_a_product_at_120_a_year(api) {
+        let body = json!({"name": "VPN", "prices": {"365d": "120"}});
+        let (status, product) = api.post("/v1/admin/products", &api.staff, &body.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED, "{product}");
+        let body = json!({"network": "2a0a:e5c1:200::", "network_size": 40, "subnetwork_size": 48,
+                          "vpn_hostname": "vpn1", "wireguard_public_key": SERVER_PUBLIC,
+                          "product": product["id"]});
+        let (status, pool) = api.post("/v1/admin/vpnpool", &api.staff, &body.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED, "{pool}");
+        assert_eq!(pool["product"], product["id"]);
+
+        let nico = api.customer("nico").await;
+        let (status, refused) = order(&api, &nico, 48, 1).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert!(refused["reason"].as_str().unwrap_or_default().contains("billing address"), "{refused}");
+        let (_, pools) = api.get("/v1/admin/vpnpool", &api.staff).await;
+        assert_eq!(pools[0]["used"], 0, "nothing is kept without a billing address");
+
+        let address = json!({"name": "Nico", "street": "Main St 1", "postal_code": "8000",
+                             "city": "Zurich", "country": "CH"});
+        let (status, _) = api.post("/v1/my/billing-address", &nico.login, &address.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, network) = order(&api, &nico, 48, 1).await;
+        assert_eq!(status, StatusCode::CREATED, "{network}");
+        let (_, orders) = api.get("/v1/my/orders", &nico.login).await;
+        assert_eq!(orders.as_array().map(Vec::len), Some(1), "{orders}");
+        let placed = &orders[0];
+        assert_eq!(placed["vpn_network"], network["id"]);
+        assert_eq!(placed["period"], "365d");
+        assert_eq!(placed["recurring_price"], "120");
+        let (status, _) = api
+            .post(&format!("/v1/my/orders/{}/cancel", placed["id"]), &nico.login, "{}")
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "the order follows the network");
+
+        // Giving the network back ends its order with the committed year.
+        let (status, _) = api.delete(&format!("/v1/net/vpn/{}", network["id"]), &nico.login).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, orders) = api.get("/v1/my/orders", &nico.login).await;
+        let start = orders[0]["starts_at"].as_i64().expect("start");
+        assert_eq!(orders[0]["ends_at"], start + 365 * 86_400 - 1);
+    }
+
     async fn the_manuals_pool_hands_out_48s_in_order_and_reuses_freed_ones(api) {
         let pool = manual_pool(&api).await;
         assert_eq!(pool["wireguard_public_key"], SERVER_PUBLIC);

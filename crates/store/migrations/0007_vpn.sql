@@ -14,6 +14,9 @@ CREATE TABLE vpn_pools (
     -- the VPN host.
     private_key TEXT,
     public_key TEXT NOT NULL,
+    -- The product a network of this pool is ordered as (uncloud: 120 CHF a year); none:
+    -- its networks are not billed.
+    product_id BIGINT REFERENCES products (id),
     created_at BIGINT NOT NULL,
     UNIQUE (wg_name, vpn_hostname)
 );
@@ -29,3 +32,6 @@ CREATE TABLE vpn_networks (
     UNIQUE (pool_id, pool_index)
 );
 CREATE INDEX vpn_networks_customer ON vpn_networks (customer_id);
+
+-- The VPN network (its database id) an order bills; kept after the network is deleted.
+ALTER TABLE orders ADD COLUMN vpn_network_id BIGINT;

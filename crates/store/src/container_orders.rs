@@ -7,7 +7,7 @@ use berth_model::billing::{billing_time, ContainerSize, OrderTerms, RecurringPer
 use berth_model::container;
 
 use crate::orders::{
-    end_open_order, insert_order, order_from_row, plan_replacement, NewOrder, Order,
+    active_address_in, insert_order, open_order_of, plan_replacement, NewOrder, Order, Subject,
 };
 use crate::products::{product_from_row, Product, PRODUCT_COLUMNS};
 use crate::write::Write;
@@ -36,36 +36,6 @@ async fn billed_by_resources(write: &mut Write, customer_id: i64, server_id: i64
     Ok(owner != Some(customer_id))
 }
 
-/// The customer's active billing address, read in the write.
-async fn active_address(write: &mut Write, customer_id: i64) -> Result<i64> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM billing_addresses WHERE customer_id = $1 AND active = 1",
-    )
-    .bind(customer_id)
-    .fetch_optional(&mut *write.tx)
-    .await?;
-    id.ok_or_else(|| {
-        StoreError::Conflict(
-            "containers are billed: add a billing address before ordering one".to_owned(),
-        )
-    })
-}
-
-/// The container's order that has no end yet, if any.
-async fn open_container_order(write: &mut Write, container_id: i64) -> Result<Option<Order>> {
-    let sql = format!(
-        "SELECT {} FROM orders o WHERE o.container_id = $1 AND o.ends_at IS NULL",
-        crate::orders::ORDER_COLUMNS
-    );
-    sqlx::query(&sql)
-        .bind(container_id)
-        .fetch_optional(&mut *write.tx)
-        .await?
-        .as_ref()
-        .map(order_from_row)
-        .transpose()
-}
-
 /// A container whose order is placed, replaced or ended.
 pub(crate) struct BilledContainer {
     /// Its owner.
@@ -92,7 +62,7 @@ pub(crate) async fn order_new_container(
     let Some(product) = container_product(write).await? else {
         return Ok(None);
     };
-    let address_id = active_address(write, billed.customer_id).await?;
+    let address_id = active_address_in(write, billed.customer_id, "containers").await?;
     let period = match period.or(product.pricing.default_container_period()) {
         Some(period) => period,
         None => return Ok(None),
@@ -124,6 +94,7 @@ async fn insert_container_order(
         terms,
         replaces,
         container: Some((billed.id, billed.size)),
+        vpn_network: None,
     };
     insert_order(write, &order).await
 }
@@ -137,13 +108,13 @@ pub(crate) async fn reorder_resized_container(
     billed: &BilledContainer,
     at: i64,
 ) -> Result<()> {
-    let Some(open) = open_container_order(write, billed.id).await? else {
+    let Some(open) = open_order_of(write, Subject::Container(billed.id)).await? else {
         return Ok(());
     };
     let Some(product) = container_product(write).await? else {
         return Ok(());
     };
-    let address_id = active_address(write, billed.customer_id).await?;
+    let address_id = active_address_in(write, billed.customer_id, "containers").await?;
     let mut terms = OrderTerms {
         starts_at: at,
         ends_at: None,
@@ -161,20 +132,6 @@ pub(crate) async fn reorder_resized_container(
     Ok(())
 }
 
-/// Ends a deleted container's open order with its committed period, as a cancellation.
-pub(crate) async fn end_deleted_container_order(
-    write: &mut Write,
-    customer_id: i64,
-    container_id: i64,
-    at: i64,
-) -> Result<()> {
-    if let Some(open) = open_container_order(write, container_id).await? {
-        let end = open.terms.cancel(at)?;
-        end_open_order(write, customer_id, open.id, end, "cancelled").await?;
-    }
-    Ok(())
-}
-
 impl Store {
     /// Starts billing container `uid` (staff): places its order at `starts_at` for `period`
     /// (or the container product's first), for a container made before a container product
@@ -189,7 +146,7 @@ impl Store {
         let current = self.container(crate::containers::Actor::Staff, uid).await?;
         let id = uid - container::BASE_UID;
         let mut write = self.write().await?;
-        if let Some(open) = open_container_order(&mut write, id).await? {
+        if let Some(open) = open_order_of(&mut write, Subject::Container(id)).await? {
             return Err(StoreError::Conflict(format!(
                 "container {uid} is already billed by order {}",
                 open.id

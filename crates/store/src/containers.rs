@@ -8,9 +8,8 @@ use berth_model::container::{self, AlarmChannel, ContainerSettings, ContainerUpd
 use berth_model::{ssh_keys, ValidationError};
 use sqlx::Row;
 
-use crate::container_orders::{
-    end_deleted_container_order, order_new_container, reorder_resized_container, BilledContainer,
-};
+use crate::container_orders::{order_new_container, reorder_resized_container, BilledContainer};
+use crate::orders::{end_order_of, Subject};
 use crate::write::Write;
 use crate::{servers, tags, time, Result, Store, StoreError};
 
@@ -404,7 +403,13 @@ impl Store {
             .bind(id)
             .execute(&mut *write.tx)
             .await?;
-        end_deleted_container_order(&mut write, current.customer_id, id, time::now()).await?;
+        end_order_of(
+            &mut write,
+            current.customer_id,
+            Subject::Container(id),
+            time::now(),
+        )
+        .await?;
         reserve(
             &mut write,
             current.server_id,

@@ -29,6 +29,8 @@ pub struct Order {
     pub replaced_by_id: Option<i64>,
     /// For a container's order: the container's uid and the size it was priced from.
     pub container: Option<(i64, ContainerSize)>,
+    /// For a VPN network's order: the network's id.
+    pub vpn_network: Option<i64>,
 }
 
 /// What to order: a product for one of its periods.
@@ -62,7 +64,7 @@ pub struct OrderQuote {
 
 pub(crate) const ORDER_COLUMNS: &str = "o.id, o.product_id, o.billing_address_id, o.period, \
      o.one_time_price, o.recurring_price, o.starts_at, o.ends_at, o.replaces_id, \
-     o.container_id, o.memory, o.storage, \
+     o.container_id, o.memory, o.storage, o.vpn_network_id, \
      (SELECT r.id FROM orders r WHERE r.replaces_id = o.id) AS replaced_by_id";
 
 pub(crate) fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order> {
@@ -90,6 +92,7 @@ pub(crate) fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order> {
             )),
             None => None,
         },
+        vpn_network: row.try_get("vpn_network_id")?,
     })
 }
 
@@ -193,6 +196,11 @@ impl Store {
                  or deleted instead"
             )));
         }
+        if let Some(network) = order.vpn_network {
+            return Err(StoreError::Conflict(format!(
+                "order {id} bills VPN network {network}: it ends when the network is deleted"
+            )));
+        }
         if order.terms.has_end() {
             return Err(already_ends(verb));
         }
@@ -241,6 +249,7 @@ impl Store {
                     terms: &quote.terms,
                     replaces: None,
                     container: None,
+                    vpn_network: None,
                 },
             )
             .await?;
@@ -291,6 +300,7 @@ impl Store {
                     terms: &quote.terms,
                     replaces: Some(id),
                     container: None,
+                    vpn_network: None,
                 },
             )
             .await?;
@@ -449,6 +459,8 @@ pub(crate) struct NewOrder<'a> {
     pub replaces: Option<i64>,
     /// The container (database id) it bills, and the size it was priced from.
     pub container: Option<(i64, ContainerSize)>,
+    /// The VPN network (database id) it bills.
+    pub vpn_network: Option<i64>,
 }
 
 /// Inserts `order` in `write`, returning its id.
@@ -460,8 +472,8 @@ pub(crate) async fn insert_order(write: &mut Write, order: &NewOrder<'_>) -> Res
     Ok(sqlx::query_scalar(
         "INSERT INTO orders (customer_id, billing_address_id, product_id, period, \
          one_time_price, recurring_price, starts_at, ends_at, replaces_id, container_id, \
-         memory, storage, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12) RETURNING id",
+         memory, storage, vpn_network_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(order.customer_id)
     .bind(order.address_id)
@@ -474,7 +486,75 @@ pub(crate) async fn insert_order(write: &mut Write, order: &NewOrder<'_>) -> Res
     .bind(container_id)
     .bind(size.map(|s| s.memory))
     .bind(size.map(|s| s.storage))
+    .bind(order.vpn_network)
     .bind(time::now())
     .fetch_one(&mut *write.tx)
     .await?)
+}
+
+/// What an order may follow besides its product: it is placed, replaced and ended with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A container (database id).
+    Container(i64),
+    /// A VPN network (database id).
+    VpnNetwork(i64),
+}
+
+impl Subject {
+    fn column_and_id(self) -> (&'static str, i64) {
+        match self {
+            Subject::Container(id) => ("container_id", id),
+            Subject::VpnNetwork(id) => ("vpn_network_id", id),
+        }
+    }
+}
+
+/// The order of `subject` that has no end yet, if any.
+pub(crate) async fn open_order_of(write: &mut Write, subject: Subject) -> Result<Option<Order>> {
+    let (column, id) = subject.column_and_id();
+    let sql =
+        format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.{column} = $1 AND o.ends_at IS NULL");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *write.tx)
+        .await?
+        .as_ref()
+        .map(order_from_row)
+        .transpose()
+}
+
+/// Ends the open order of `subject`, gone at `at`, with its committed period, as a
+/// cancellation.
+pub(crate) async fn end_order_of(
+    write: &mut Write,
+    customer_id: i64,
+    subject: Subject,
+    at: i64,
+) -> Result<()> {
+    if let Some(open) = open_order_of(write, subject).await? {
+        let end = open.terms.cancel(at)?;
+        end_open_order(write, customer_id, open.id, end, "cancelled").await?;
+    }
+    Ok(())
+}
+
+/// The customer's active billing address, read in `write`; a conflict naming `what` when
+/// there is none.
+pub(crate) async fn active_address_in(
+    write: &mut Write,
+    customer_id: i64,
+    what: &str,
+) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM billing_addresses WHERE customer_id = $1 AND active = 1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *write.tx)
+    .await?;
+    id.ok_or_else(|| {
+        StoreError::Conflict(format!(
+            "{what} are billed: add a billing address before ordering one"
+        ))
+    })
 }

@@ -4,11 +4,14 @@
 
 use std::net::IpAddr;
 
+use berth_model::billing::OrderTerms;
 use berth_model::node::{VpnInterfaceSpec, VpnPeerSpec};
 use berth_model::vpn::{self, PoolDefinition};
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
+use crate::orders::{active_address_in, end_order_of, insert_order, NewOrder, Subject};
+use crate::products::{product_from_row, PRODUCT_COLUMNS};
 use crate::{time, Result, Store, StoreError};
 
 /// A pool with its use.
@@ -22,6 +25,8 @@ pub struct VpnPool {
     pub public_key: String,
     /// The server's private key, when the platform holds it.
     pub private_key: Option<String>,
+    /// The product its networks are ordered as; `None`: they are not billed.
+    pub product_id: Option<i64>,
     /// Customer networks in use.
     pub used: i64,
 }
@@ -60,7 +65,7 @@ pub enum ServerKey {
 }
 
 const POOL_COLUMNS: &str = "p.id, p.network, p.network_size, p.subnetwork_size, \
-     p.vpn_hostname, p.wg_name, p.listen_port, p.private_key, p.public_key, \
+     p.vpn_hostname, p.wg_name, p.listen_port, p.private_key, p.public_key, p.product_id, \
      (SELECT COUNT(*) FROM vpn_networks n WHERE n.pool_id = p.id) AS used";
 
 fn pool_from_row(row: &sqlx::any::AnyRow) -> Result<VpnPool> {
@@ -77,6 +82,7 @@ fn pool_from_row(row: &sqlx::any::AnyRow) -> Result<VpnPool> {
         definition,
         public_key: row.try_get("public_key")?,
         private_key: row.try_get("private_key")?,
+        product_id: row.try_get("product_id")?,
         used: row.try_get("used")?,
     })
 }
@@ -130,13 +136,33 @@ impl Store {
         pool_from_row(&row)
     }
 
-    /// Adds a pool; its network, or its interface on its host, taken is a conflict, and so
-    /// is a pool overlapping another.
+    /// Adds a pool whose networks are ordered as `product` (none: not billed); its network,
+    /// or its interface on its host, taken is a conflict, and so is a pool overlapping
+    /// another.
     pub async fn create_vpn_pool(
         &self,
         definition: &PoolDefinition,
         key: &ServerKey,
+        product: Option<i64>,
     ) -> Result<VpnPool> {
+        if let Some(product) = product {
+            let product = self.product(product).await?;
+            if !product
+                .pricing
+                .prices
+                .iter()
+                .any(|p| p.period.is_recurring())
+            {
+                return Err(berth_model::ValidationError::new(
+                    "product",
+                    format!(
+                        "{} has no recurring period to bill a network by",
+                        product.name
+                    ),
+                )
+                .into());
+            }
+        }
         let (private_key, public_key) = match key {
             ServerKey::Private(private) => (
                 Some(vpn::wireguard_key("wireguard_private_key", private)?),
@@ -165,8 +191,8 @@ impl Store {
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO vpn_pools (network, network_size, subnetwork_size, vpn_hostname, \
-             wg_name, listen_port, private_key, public_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             wg_name, listen_port, private_key, public_key, product_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(definition.network.to_string())
         .bind(i64::from(definition.network_size))
@@ -176,6 +202,7 @@ impl Store {
         .bind(i64::from(definition.listen_port))
         .bind(&private_key)
         .bind(&public_key)
+        .bind(product)
         .bind(time::now())
         .fetch_one(&mut *write.tx)
         .await
@@ -233,8 +260,10 @@ impl Store {
     }
 
     /// Gives a customer the next free network of `size` for `public_key`, from the first
-    /// pool of that size with room. No pool of that size is a validation error naming the
-    /// sizes there are; every such pool full is a conflict; a key in use is a conflict.
+    /// pool of that size with room, and places its order when the pool has a product (in
+    /// the same write: without a billing address nothing is kept). No pool of that size is
+    /// a validation error naming the sizes there are; every such pool full is a conflict; a
+    /// key in use is a conflict.
     pub async fn create_vpn_network(
         &self,
         customer_id: i64,
@@ -287,6 +316,9 @@ impl Store {
             .map_err(conflict_on_unique(
                 "this WireGuard public key is already used for a VPN network",
             ))?;
+            if let Some(product) = pool.product_id {
+                order_network(&mut write, customer_id, product, id).await?;
+            }
             touch_vpn_host(&mut write, &pool.definition.vpn_hostname).await?;
             write.commit().await?;
             return self.vpn_network(customer_id, id).await;
@@ -296,10 +328,18 @@ impl Store {
         )))
     }
 
-    /// Deletes a customer's network; its index is free for the next.
+    /// Deletes a customer's network; its index is free for the next, and its order ends
+    /// with its committed period.
     pub async fn delete_vpn_network(&self, customer_id: i64, id: i64) -> Result<()> {
         let network = self.vpn_network(customer_id, id).await?;
         let mut write = self.write().await?;
+        end_order_of(
+            &mut write,
+            customer_id,
+            Subject::VpnNetwork(id),
+            time::now(),
+        )
+        .await?;
         sqlx::query("DELETE FROM vpn_networks WHERE id = $1 AND customer_id = $2")
             .bind(id)
             .bind(customer_id)
@@ -346,6 +386,51 @@ impl Store {
         }
         Ok(hosted)
     }
+}
+
+/// Places the order of the new network `network_id` as `product_id`, for the product's first
+/// recurring period, starting now.
+async fn order_network(
+    write: &mut crate::write::Write,
+    customer_id: i64,
+    product_id: i64,
+    network_id: i64,
+) -> Result<i64> {
+    let row = sqlx::query(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1"
+    ))
+    .bind(product_id)
+    .fetch_one(&mut *write.tx)
+    .await?;
+    let product = product_from_row(&row)?;
+    let address_id = active_address_in(write, customer_id, "VPN networks").await?;
+    let period = product
+        .pricing
+        .prices
+        .iter()
+        .map(|p| p.period)
+        .find(|p| p.is_recurring())
+        .ok_or_else(|| StoreError::Conflict(format!("{} has no recurring period", product.name)))?;
+    let terms = OrderTerms {
+        starts_at: time::now(),
+        ends_at: None,
+        period,
+        one_time_price: product.pricing.one_time_price,
+        recurring_price: product.pricing.price_for(period)?,
+    };
+    insert_order(
+        write,
+        &NewOrder {
+            customer_id,
+            address_id,
+            product_id,
+            terms: &terms,
+            replaces: None,
+            container: None,
+            vpn_network: Some(network_id),
+        },
+    )
+    .await
 }
 
 /// Wakes the node of the server named `hostname`, if there is one: its VPN peers changed.

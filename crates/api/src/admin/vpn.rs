@@ -30,6 +30,7 @@ fn pool_json(pool: &VpnPool) -> Value {
         "listen_port": d.listen_port,
         "wireguard_public_key": pool.public_key,
         "private_key_kept": pool.private_key.is_some(),
+        "product": pool.product_id,
         "capacity": d.capacity(),
         "used": pool.used,
         "free": pool.free(),
@@ -63,7 +64,8 @@ pub async fn list(State(state): State<ApiState>, _staff: StaffCaller) -> ApiResu
 }
 
 /// `POST /v1/admin/vpnpool` `{network, network_size, subnetwork_size, vpn_hostname,
-/// wg_name?, listen_port?, wireguard_private_key | wireguard_public_key}`: 201, the pool.
+/// wg_name?, listen_port?, wireguard_private_key | wireguard_public_key, product?}`: 201,
+/// the pool; with `product` (an id), each network is ordered as that product.
 pub async fn create(
     State(state): State<ApiState>,
     _staff: StaffCaller,
@@ -91,7 +93,11 @@ pub async fn create(
             ))
         }
     };
-    let pool = state.store.create_vpn_pool(&definition, &key).await?;
+    let product = input::field(&body, "product", input::as_int)?;
+    let pool = state
+        .store
+        .create_vpn_pool(&definition, &key, product)
+        .await?;
     Ok((StatusCode::CREATED, Json(pool_json(&pool))))
 }
 

@@ -72,8 +72,9 @@ fn terms_json(terms: &OrderTerms) -> Value {
     })
 }
 
-/// An order as JSON: its terms plus `id`, `product`, `replaces`, `replaced_by`, and for a
-/// container's order `container: {uid, memory, storage}` (else null).
+/// An order as JSON: its terms plus `id`, `product`, `replaces`, `replaced_by`, for a
+/// container's order `container: {uid, memory, storage}` (else null), and for a VPN
+/// network's order `vpn_network` (its id, else null).
 pub fn order_json(order: &Order) -> Value {
     let mut value = terms_json(&order.terms);
     value["id"] = json!(order.id);
@@ -87,6 +88,7 @@ pub fn order_json(order: &Order) -> Value {
         }
         None => Value::Null,
     };
+    value["vpn_network"] = json!(order.vpn_network);
     value
 }
 
