@@ -122,6 +122,9 @@ pub struct ContainerSpec {
     /// The owner's RSA private key (PKCS#8 PEM), installed as `etc/uwsgi.key` to sign
     /// subscriptions.
     pub customer_private_key_pem: String,
+    /// The owner's RSA public key (SPKI PEM), installed as `etc/uwsgi.pubkey`.
+    #[serde(default)]
+    pub customer_public_key_pem: String,
     /// Disk usage (percent of the quota) that raises an alarm.
     pub quota_threshold: i64,
     /// At most one alarm per this many seconds (uWSGI `alarm-freq`).

@@ -15,6 +15,28 @@ pub(crate) fn read_first(files: &[String]) -> Option<String> {
         .find_map(|file| fs::read_to_string(Path::new(CGROUP_ROOT).join(file)).ok())
 }
 
+/// The host directories of the cgroup `cgroup` (`/berth/30009`), each with where it appears
+/// under the container's `/run/cgroup`: on cgroup v1 the memory and cpu controllers
+/// (`memory`, `cpu`), on v2 the one unified directory (``).
+pub(crate) fn container_dirs(cgroup: &str) -> Vec<(String, &'static str)> {
+    let relative = cgroup.trim_start_matches('/');
+    let root = Path::new(CGROUP_ROOT);
+    if root.join("cgroup.controllers").exists() {
+        return vec![(format!("{CGROUP_ROOT}/{relative}"), "")];
+    }
+    let mut dirs = Vec::new();
+    if root.join("memory").is_dir() {
+        dirs.push((format!("{CGROUP_ROOT}/memory/{relative}"), "memory"));
+    }
+    for cpu in ["cpu,cpuacct", "cpu"] {
+        if root.join(cpu).is_dir() {
+            dirs.push((format!("{CGROUP_ROOT}/{cpu}/{relative}"), "cpu"));
+            break;
+        }
+    }
+    dirs
+}
+
 /// The value of the `name N` line of a cgroup key-value file (`memory.stat`,
 /// `memory.events`, `cpu.stat`, …).
 pub(crate) fn field<T: FromStr>(text: &str, name: &str) -> Option<T> {

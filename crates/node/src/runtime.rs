@@ -13,6 +13,7 @@ use berth_model::node::{
 };
 
 use crate::alarm::{AlarmKind, Alarms};
+use crate::cgroup;
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::loopbox;
@@ -500,6 +501,15 @@ impl Runtime {
             spec.customer_private_key_pem.as_bytes(),
             0o600,
         )?;
+        if !spec.customer_public_key_pem.is_empty() {
+            home::write_file(
+                &home,
+                uid,
+                "etc/uwsgi.pubkey",
+                spec.customer_public_key_pem.as_bytes(),
+                0o644,
+            )?;
+        }
         home::write_file(
             &home,
             uid,
@@ -611,6 +621,19 @@ impl Runtime {
             "/run/subscribe",
             &["nosuid", "nodev", "noexec"],
         ));
+        // runc makes the cgroup before it mounts: the customer reads its own limits and use
+        // (memory.usage_in_bytes, …) under /run/cgroup.
+        for (source, under) in cgroup::container_dirs(&self.cgroup(uid)) {
+            let destination = match under {
+                "" => "/run/cgroup".to_owned(),
+                under => format!("/run/cgroup/{under}"),
+            };
+            mounts.push(Mount::bind(
+                &source,
+                &destination,
+                &["ro", "nosuid", "nodev", "noexec"],
+            ));
+        }
         mounts.push(Mount::bind(
             &path_str(&platform)?,
             "/berth",

@@ -114,6 +114,9 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
         fs::read_to_string(home.join(".ssh/authorized_keys")).expect("keys"),
         format!("{}\n", spec.ssh_keys[0])
     );
+    let public = fs::read_to_string(home.join("etc/uwsgi.pubkey")).expect("uwsgi.pubkey");
+    assert_eq!(public, spec.customer_public_key_pem);
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
 
     // The init is the Emperor, as the customer, in its own namespaces and memory cgroup.
     let pid = f.pid(uid);
@@ -130,6 +133,25 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
             .filter(|cmdline| cmdline.contains(&format!("{}/vassals", home.display())))
     });
     assert_eq!(memory_limit_of(pid), (MEMORY_MB as u64) << 20);
+    // The customer reads its own cgroup under /run/cgroup, and cannot change it.
+    let (ok, limit) = f.exec(
+        uid,
+        uid,
+        "cat /run/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /run/cgroup/memory.max",
+    );
+    assert!(ok, "no cgroup under /run/cgroup");
+    assert_eq!(limit.trim(), ((MEMORY_MB as u64) << 20).to_string());
+    let (ok, _) = f.exec(
+        uid,
+        uid,
+        "echo 1 > /run/cgroup/memory/memory.limit_in_bytes || echo 1 > /run/cgroup/memory.max",
+    );
+    assert!(!ok, "the customer changed their own memory limit");
+    let (_, mounts) = f.exec(uid, uid, "grep ' /run/cgroup' /proc/self/mountinfo");
+    assert!(
+        !mounts.is_empty() && mounts.lines().all(|line| line.contains(" ro,")),
+        "/run/cgroup is mounted read-only: {mounts}"
+    );
     for ns in ["mnt", "pid", "ipc", "uts", "net"] {
         let inside = fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
         let outside = fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");

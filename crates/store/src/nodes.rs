@@ -243,7 +243,7 @@ impl Store {
             "SELECT c.id, c.uuid, c.name, c.memory, c.storage, c.ssh_keys, c.ssh_keys_mtime, \
              c.last_reboot, c.quota_threshold, c.alarm_freq, c.nofollow, c.dmz, \
              d.id AS distro_id, d.name AS distro_name, d.path AS distro_path, \
-             cu.uuid AS customer_uuid, cu.rsa_private_key \
+             cu.uuid AS customer_uuid, cu.rsa_private_key, cu.rsa_public_key \
              FROM containers c JOIN distros d ON d.id = c.distro_id \
              JOIN customers cu ON cu.id = c.customer_id \
              WHERE c.server_id = $1 ORDER BY c.id",
@@ -276,6 +276,7 @@ impl Store {
                 last_reboot: row.try_get("last_reboot")?,
                 customer_uuid: row.try_get("customer_uuid")?,
                 customer_private_key_pem: row.try_get("rsa_private_key")?,
+                customer_public_key_pem: row.try_get("rsa_public_key")?,
                 quota_threshold: row.try_get("quota_threshold")?,
                 alarm_freq: row.try_get("alarm_freq")?,
                 nofollow: row.try_get::<i64, _>("nofollow")? != 0,

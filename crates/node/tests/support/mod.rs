@@ -128,6 +128,7 @@ impl Fixture {
             last_reboot: 1,
             customer_uuid: "c".to_owned(),
             customer_private_key_pem: self.private_pem.clone(),
+            customer_public_key_pem: openssl(&["pkey", "-pubout"], Some(&self.private_pem)),
             quota_threshold: 90,
             alarm_freq: 60,
             nofollow: false,
