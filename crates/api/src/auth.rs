@@ -13,23 +13,38 @@
 //! flag, profile) can have changed, whichever process wrote. A request then costs one
 //! revision read, which concurrent requests share (`Store::revision`), and the handler can
 //! reuse that revision to check its own cached answers ([`crate::rendered`]).
+//!
+//! With a directory configured ([`crate::ldap`]), a username and password are checked in this
+//! order: an active local account's own password first, then the directory. A directory login
+//! that succeeds for a username without a local account creates a customer account of that
+//! name (e-mail from the directory, a random local password nobody is told), as uncloud does
+//! on first login; from then on the user is that local account, with its local flags (staff,
+//! active). A deactivated local account stays locked out whatever the directory says. What
+//! the directory accepted is remembered like a verified local password, for [`CACHE_TTL`] (by
+//! default) from the bind, and the remembered user only until then too, whatever the
+//! revision: a password changed or an entry removed in the directory stops working within
+//! that time. A directory that is down or slow (see [`crate::ldap::DEFAULT_TIMEOUT`]) makes
+//! its users' logins 401, with a warning in the log.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::hmac;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use base64::Engine;
+use berth_store::customers::NewCustomer;
 use berth_store::logins::{Login, Profile};
-use berth_store::{passwords, Store};
+use berth_store::{passwords, Store, StoreError};
 
 use crate::error::ApiError;
+use crate::ldap::{DirectoryError, DirectoryUser, LdapConfig};
 use crate::ApiState;
 
-/// How long a verified credential is remembered.
-const CACHE_TTL: Duration = Duration::from_secs(300);
+/// How long a verified credential is remembered (a local password or a directory bind), by
+/// default ([`crate::ApiOptions::credential_cache_ttl`]).
+pub const CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many verified credentials are remembered at most.
 const CACHE_CAPACITY: u64 = 100_000;
 
@@ -44,8 +59,24 @@ pub struct Authenticator {
     store: Store,
     verified: moka::future::Cache<[u8; 32], ()>,
     /// The user each credential logged in as, and the revision it was read at.
-    current: moka::future::Cache<[u8; 32], Arc<(i64, Login)>>,
+    current: moka::future::Cache<[u8; 32], Arc<Current>>,
     key: hmac::Key,
+    /// The directory users may also log in with, if any.
+    directory: Option<LdapConfig>,
+    /// Credentials the directory accepted, and when it did.
+    directory_verified: moka::future::Cache<[u8; 32], Arc<(Instant, DirectoryUser)>>,
+    /// How long a verified credential is remembered.
+    ttl: Duration,
+}
+
+/// What a credential logged in as, remembered.
+struct Current {
+    /// The store's revision read before the user was.
+    revision: i64,
+    /// The user.
+    login: Login,
+    /// Until when the directory's word is good, when the directory vouched for the password.
+    until: Option<Instant>,
 }
 
 /// A user whose credentials were checked, and the store's revision read before the check:
@@ -99,8 +130,14 @@ impl Credentials {
 }
 
 impl Authenticator {
-    /// An authenticator over `store` with an empty cache and a fresh secret.
-    pub fn new(store: Store) -> Result<Self, ApiError> {
+    /// An authenticator over `store` (and `directory`, when users may also log in with their
+    /// LDAP accounts) with an empty cache that remembers verified credentials for `ttl`, and
+    /// a fresh secret.
+    pub fn new(
+        store: Store,
+        directory: Option<LdapConfig>,
+        ttl: Duration,
+    ) -> Result<Self, ApiError> {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
             .map_err(|_| ApiError::bare(StatusCode::INTERNAL_SERVER_ERROR))?;
@@ -108,13 +145,19 @@ impl Authenticator {
             store,
             verified: moka::future::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
-                .time_to_live(CACHE_TTL)
+                .time_to_live(ttl)
                 .build(),
             current: moka::future::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
-                .time_to_live(CACHE_TTL)
+                .time_to_live(ttl)
                 .build(),
             key,
+            directory,
+            ttl,
+            directory_verified: moka::future::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(ttl)
+                .build(),
         })
     }
 
@@ -141,30 +184,111 @@ impl Authenticator {
             credentials.password.as_bytes(),
         ]);
         if let Some(known) = self.current.get(&credential_key).await {
-            if known.0 == revision {
+            if known.revision == revision && known.until.is_none_or(|until| Instant::now() < until)
+            {
                 return Ok(Authenticated {
-                    login: known.1.clone(),
+                    login: known.login.clone(),
                     revision,
                 });
             }
         }
-        let login = self.verify(credentials).await?;
+        let (login, until) = self.verify(credentials).await?;
         self.current
-            .insert(credential_key, Arc::new((revision, login.clone())))
+            .insert(
+                credential_key,
+                Arc::new(Current {
+                    revision,
+                    login: login.clone(),
+                    until,
+                }),
+            )
             .await;
         Ok(Authenticated { login, revision })
     }
 
-    /// Reads the user and checks the password against its stored hash (argon2, unless this
-    /// hash and password were verified recently).
-    async fn verify(&self, credentials: &Credentials) -> Result<Login, ApiError> {
+    /// Reads the user and checks the password: against its stored hash first (argon2, unless
+    /// this hash and password were verified recently), then, when a directory is configured,
+    /// against the directory. Also says until when a directory's approval holds.
+    async fn verify(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<(Login, Option<Instant>), ApiError> {
         let login = self.store.login(&credentials.username).await?;
-        let Some(login) = login.filter(|login| login.is_active) else {
-            let password = credentials.password.clone();
-            let _ =
-                tokio::task::spawn_blocking(move || passwords::verify(&password, DUMMY_HASH)).await;
-            return Err(ApiError::unauthorized());
+        let login = match login {
+            Some(login) if !login.is_active => {
+                self.spend_a_verification(credentials).await;
+                return Err(ApiError::unauthorized());
+            }
+            login => login,
         };
+        let Some(directory) = &self.directory else {
+            let Some(login) = login else {
+                self.spend_a_verification(credentials).await;
+                return Err(ApiError::unauthorized());
+            };
+            return if self.local_password_matches(&login, credentials).await {
+                Ok((login, None))
+            } else {
+                Err(ApiError::unauthorized())
+            };
+        };
+        let directory_key = self.cache_key(&[
+            b"ldap",
+            credentials.username.as_bytes(),
+            credentials.password.as_bytes(),
+        ]);
+        if let Some(login) = &login {
+            // The directory's recent word first: its users' local passwords are random, and a
+            // failed argon2 run is not cached.
+            if let Some(known) = self.directory_verified.get(&directory_key).await {
+                return Ok((login.clone(), Some(known.0 + self.ttl)));
+            }
+            if self.local_password_matches(login, credentials).await {
+                return Ok((login.clone(), None));
+            }
+        }
+        let username = credentials.username.clone();
+        let password = credentials.password.clone();
+        // Single flight, like argon2: a burst of requests with the same new credentials binds
+        // once. Failures are not remembered.
+        let approved = self
+            .directory_verified
+            .try_get_with(directory_key, async move {
+                directory
+                    .login(&username, &password)
+                    .await
+                    .map(|user| Arc::new((Instant::now(), user)))
+            })
+            .await
+            .map_err(|error| {
+                match &*error {
+                    DirectoryError::Refused(reason) => {
+                        tracing::debug!(
+                            username = %credentials.username,
+                            %reason,
+                            "LDAP login refused"
+                        );
+                    }
+                    DirectoryError::Unavailable(reason) => {
+                        tracing::warn!(
+                            username = %credentials.username,
+                            url = directory.url(),
+                            %reason,
+                            "LDAP directory unavailable; login refused"
+                        );
+                    }
+                }
+                ApiError::unauthorized()
+            })?;
+        let until = Some(approved.0 + self.ttl);
+        match login {
+            Some(login) => Ok((login, until)),
+            None => Ok((self.first_login(credentials, &approved.1).await?, until)),
+        }
+    }
+
+    /// Whether `credentials` carry the password of `login`'s stored hash.
+    async fn local_password_matches(&self, login: &Login, credentials: &Credentials) -> bool {
         let key = self.cache_key(&[
             login.password_hash.as_bytes(),
             credentials.username.as_bytes(),
@@ -187,8 +311,59 @@ impl Authenticator {
                 }
             })
             .await
-            .map_err(|_| ApiError::unauthorized())?;
-        Ok(login)
+            .is_ok()
+    }
+
+    /// Runs one argon2 verification for nothing, so that unknown and inactive usernames take
+    /// as long as wrong passwords.
+    async fn spend_a_verification(&self, credentials: &Credentials) {
+        let password = credentials.password.clone();
+        let _ = tokio::task::spawn_blocking(move || passwords::verify(&password, DUMMY_HASH)).await;
+    }
+
+    /// Creates the customer account of a directory user logging in for the first time
+    /// (unless a concurrent login just did) and reads it.
+    async fn first_login(
+        &self,
+        credentials: &Credentials,
+        user: &DirectoryUser,
+    ) -> Result<Login, ApiError> {
+        let email = match user.email.as_deref().map(berth_model::account::email) {
+            Some(Ok(email)) => email,
+            Some(Err(error)) => {
+                tracing::warn!(
+                    dn = %user.dn,
+                    %error,
+                    "the directory's e-mail address is not valid here; the account gets none"
+                );
+                String::new()
+            }
+            None => String::new(),
+        };
+        let created = self
+            .store
+            .create_customer(NewCustomer {
+                username: credentials.username.clone(),
+                password: passwords::generate(),
+                email,
+                ..NewCustomer::default()
+            })
+            .await;
+        match created {
+            Ok(customer) => tracing::info!(
+                username = %customer.username,
+                dn = %user.dn,
+                "created the customer account of an LDAP user on first login"
+            ),
+            // Another request (or replica) created it meanwhile.
+            Err(StoreError::Conflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+        self.store
+            .login(&credentials.username)
+            .await?
+            .filter(|login| login.is_active)
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod customer;
 pub mod dns_proof;
 pub mod error;
 pub mod input;
+pub mod ldap;
 pub mod node;
 pub mod openapi;
 pub mod rendered;
@@ -29,6 +30,7 @@ use tokio::sync::watch;
 use crate::auth::Authenticator;
 use crate::dns_proof::DnsProofConfig;
 use crate::error::ApiError;
+use crate::ldap::LdapConfig;
 
 /// How the API is set up, beyond its store.
 #[derive(Debug, Clone)]
@@ -39,6 +41,11 @@ pub struct ApiOptions {
     pub node_hold: Duration,
     /// The provider's country, which decides VAT.
     pub provider_country: ProviderCountry,
+    /// The LDAP directory customers may also log in with; `None`: local accounts only.
+    pub ldap: Option<LdapConfig>,
+    /// How long a verified password (local or LDAP) is remembered; also how long a password
+    /// changed or removed in the directory may keep working.
+    pub credential_cache_ttl: Duration,
 }
 
 impl Default for ApiOptions {
@@ -47,6 +54,8 @@ impl Default for ApiOptions {
             dns: DnsProofConfig::default(),
             node_hold: node::DEFAULT_HOLD,
             provider_country: ProviderCountry::default(),
+            ldap: None,
+            credential_cache_ttl: auth::CACHE_TTL,
         }
     }
 }
@@ -72,7 +81,7 @@ pub struct ApiState {
 
 fn state(store: Store, options: ApiOptions) -> Result<ApiState, ApiError> {
     Ok(ApiState {
-        auth: Authenticator::new(store.clone())?,
+        auth: Authenticator::new(store.clone(), options.ldap, options.credential_cache_ttl)?,
         rendered: rendered::RenderedCache::new(),
         store,
         dns: options.dns,

@@ -1,9 +1,11 @@
 //! `berth api`: the control plane alone.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use berth_api::dns_proof::{self, DnsProofConfig};
+use berth_api::ldap::LdapConfig;
 use berth_api::ApiOptions;
 use berth_model::billing::ProviderCountry;
 use clap::Args;
@@ -36,6 +38,89 @@ pub struct ApiOptionArgs {
     /// The provider's country (two letters), which decides the VAT on bills.
     #[arg(long = "provider-country", env = "BERTH_PROVIDER_COUNTRY", default_value = "CH", value_parser = parse_country)]
     provider_country: ProviderCountry,
+    #[command(flatten)]
+    ldap: LdapArgs,
+}
+
+/// Logging in with LDAP accounts: none of these flags, no LDAP.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "LDAP login")]
+pub struct LdapArgs {
+    /// Let users log in with their LDAP accounts from this directory
+    /// (`ldap://host[:port]` or `ldaps://host[:port]`); needs --ldap-base-dn.
+    #[arg(long = "ldap-url", env = "BERTH_LDAP_URL", requires = "ldap_base_dn")]
+    ldap_url: Option<String>,
+    /// Where users are searched (the whole subtree), e.g. `ou=customers,dc=example,dc=org`.
+    #[arg(
+        long = "ldap-base-dn",
+        env = "BERTH_LDAP_BASE_DN",
+        requires = "ldap_url"
+    )]
+    ldap_base_dn: Option<String>,
+    /// Search bound as this DN (else anonymously); needs --ldap-bind-password-file.
+    #[arg(
+        long = "ldap-bind-dn",
+        env = "BERTH_LDAP_BIND_DN",
+        requires_all = ["ldap_url", "ldap_bind_password_file"]
+    )]
+    ldap_bind_dn: Option<String>,
+    /// A file holding the password of --ldap-bind-dn (one trailing newline is ignored).
+    #[arg(
+        long = "ldap-bind-password-file",
+        env = "BERTH_LDAP_BIND_PASSWORD_FILE",
+        requires = "ldap_bind_dn"
+    )]
+    ldap_bind_password_file: Option<PathBuf>,
+    /// The search filter that finds a user; `{username}` stands for the (escaped) username.
+    #[arg(
+        long = "ldap-user-filter",
+        env = "BERTH_LDAP_USER_FILTER",
+        default_value = berth_model::ldap::DEFAULT_USER_FILTER,
+        requires = "ldap_url"
+    )]
+    ldap_user_filter: String,
+    /// The attribute of the user's entry that must equal the username exactly.
+    #[arg(
+        long = "ldap-username-attribute",
+        env = "BERTH_LDAP_USERNAME_ATTRIBUTE",
+        default_value = berth_model::ldap::DEFAULT_USERNAME_ATTRIBUTE,
+        requires = "ldap_url"
+    )]
+    ldap_username_attribute: String,
+    /// The attribute new accounts take their e-mail address from.
+    #[arg(
+        long = "ldap-email-attribute",
+        env = "BERTH_LDAP_EMAIL_ATTRIBUTE",
+        default_value = berth_model::ldap::DEFAULT_EMAIL_ATTRIBUTE,
+        requires = "ldap_url"
+    )]
+    ldap_email_attribute: String,
+}
+
+impl LdapArgs {
+    /// The directory these flags name, checked; `None` without --ldap-url.
+    pub fn config(&self) -> anyhow::Result<Option<LdapConfig>> {
+        let (Some(url), Some(base_dn)) = (&self.ldap_url, &self.ldap_base_dn) else {
+            return Ok(None);
+        };
+        let mut config = LdapConfig::new(url, base_dn)?
+            .with_user_filter(&self.ldap_user_filter)?
+            .with_username_attribute(&self.ldap_username_attribute)?
+            .with_email_attribute(&self.ldap_email_attribute)?;
+        if let (Some(dn), Some(file)) = (&self.ldap_bind_dn, &self.ldap_bind_password_file) {
+            let password = std::fs::read_to_string(file).with_context(|| {
+                format!("cannot read the LDAP bind password from {}", file.display())
+            })?;
+            let password = password
+                .strip_suffix('\n')
+                .map(|line| line.strip_suffix('\r').unwrap_or(line))
+                .unwrap_or(&password);
+            config = config
+                .with_bind(dn, password)
+                .with_context(|| format!("the LDAP bind password in {}", file.display()))?;
+        }
+        Ok(Some(config))
+    }
 }
 
 fn parse_country(text: &str) -> Result<ProviderCountry, String> {
@@ -43,16 +128,24 @@ fn parse_country(text: &str) -> Result<ProviderCountry, String> {
 }
 
 impl ApiOptionArgs {
-    /// The options the API runs with.
-    pub fn options(&self) -> ApiOptions {
-        ApiOptions {
+    /// The options the API runs with (reads the LDAP bind password file, if any).
+    pub fn options(&self) -> anyhow::Result<ApiOptions> {
+        let ldap = self.ldap.config()?;
+        if let Some(ldap) = &ldap {
+            tracing::info!(
+                url = ldap.url(),
+                "users may also log in with their LDAP accounts"
+            );
+        }
+        Ok(ApiOptions {
             dns: self
                 .dns_server
                 .map(DnsProofConfig::server)
                 .unwrap_or_default(),
             provider_country: self.provider_country.clone(),
+            ldap,
             ..ApiOptions::default()
-        }
+        })
     }
 }
 
@@ -80,11 +173,12 @@ pub async fn shutdown_signal() {
 
 /// Runs the API until stopped.
 pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
+    let options = args.options.options()?;
     let store = args.store.open().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, "berth api listening");
-    berth_api::serve(store, args.options.options(), listener, shutdown_signal()).await?;
+    berth_api::serve(store, options, listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -388,6 +388,7 @@ fn loopback_if_unspecified(address: SocketAddr) -> SocketAddr {
 
 /// Runs the platform until stopped.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let options = args.options.options()?;
     let store = args.store.open().await?;
     let first = first_start(&store, &args.store.data).await?;
     let listener = tokio::net::TcpListener::bind(args.api)
@@ -424,7 +425,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         );
         let _ = stdout.flush();
     }
-    berth_api::serve(store, args.options.options(), listener, shutdown_signal()).await?;
+    berth_api::serve(store, options, listener, shutdown_signal()).await?;
     router_task.await??;
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod container;
 pub mod distro;
 pub mod domain;
 pub mod error;
+pub mod ldap;
 pub mod loopbox;
 pub mod metrics;
 pub mod news;

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod slapd;
 
 use berth_api::dns_proof::DnsProofConfig;
 use berth_api::ApiOptions;
@@ -18,15 +19,18 @@ use serde_json::Value;
 use sqlx::Connection;
 
 /// Runs each test body on SQLite and on PostgreSQL, each in its own database.
+///
+/// The body's value is a [`TestApi`] unless `fixture = path;` comes first: then it is what
+/// `path(backend).await` returns, which must have an `async fn finish(self)`.
 #[macro_export]
 macro_rules! on_both_stores {
-    ($(async fn $name:ident($api:ident) $body:block)*) => {
+    (fixture = $start:path; $(async fn $name:ident($api:ident) $body:block)*) => {
         mod sqlite {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $api = support::TestApi::start(berth_store::Backend::Sqlite).await;
+                    let $api = $start(berth_store::Backend::Sqlite).await;
                     $body
                     $api.finish().await;
                 }
@@ -37,11 +41,17 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $api = support::TestApi::start(berth_store::Backend::Postgres).await;
+                    let $api = $start(berth_store::Backend::Postgres).await;
                     $body
                     $api.finish().await;
                 }
             )*
+        }
+    };
+    ($(async fn $name:ident($api:ident) $body:block)*) => {
+        $crate::on_both_stores! {
+            fixture = support::TestApi::start;
+            $(async fn $name($api) $body)*
         }
     };
 }
@@ -101,11 +111,22 @@ impl TestApi {
 
     /// Starts the API with domain proofs set up by `dns` (default: ask [`TestApi::dns`]).
     pub async fn start_with(backend: Backend, dns: Option<DnsProofConfig>) -> TestApi {
+        TestApi::start_configured(backend, dns, |_| {}).await
+    }
+
+    /// Starts the API with domain proofs set up by `dns` (default: ask [`TestApi::dns`]) and
+    /// the other options changed by `configure`.
+    pub async fn start_configured(
+        backend: Backend,
+        dns: Option<DnsProofConfig>,
+        configure: impl FnOnce(&mut ApiOptions),
+    ) -> TestApi {
         let test_dns = dns::TestDns::loopback().await;
-        let options = ApiOptions {
+        let mut options = ApiOptions {
             dns: dns.unwrap_or_else(|| DnsProofConfig::server(test_dns.addr)),
             ..ApiOptions::default()
         };
+        configure(&mut options);
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("temporary directory");
         let (url, postgres_database) = match backend {
