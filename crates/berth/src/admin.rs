@@ -16,6 +16,7 @@ use crate::output::{print_object, print_rows};
 use crate::store_args::StoreArgs;
 
 mod billing;
+mod vpn;
 
 /// Flags of `berth admin`.
 #[derive(Debug, Args)]
@@ -55,6 +56,9 @@ enum AdminCommand {
     /// Billing: products, orders, bills, payments, balances and VAT rates.
     #[command(flatten)]
     Billing(billing::BillingCommand),
+    /// WireGuard VPN pools, and the networks customers hold.
+    #[command(subcommand)]
+    Vpn(vpn::VpnCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -530,6 +534,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             print_rows(&rows, &["id", "date", "public", "content"], json);
         }
         AdminCommand::Billing(command) => billing::run(&store, command, json).await?,
+        AdminCommand::Vpn(command) => vpn::run(&store, command, json).await?,
     }
     Ok(())
 }

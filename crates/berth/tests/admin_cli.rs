@@ -326,6 +326,99 @@ fn billing(admin: &Admin) {
     );
     products_orders_and_balance(admin);
     container_product(admin);
+    vpn_pools(admin);
+}
+
+/// `berth admin vpn`: pools with the server's public key or its private key, and their use.
+fn vpn_pools(admin: &Admin) {
+    const PUBLIC: &str = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=";
+    let pool = admin.json(&[
+        "vpn",
+        "add",
+        "2a0a:e5c1:200::",
+        "--network-size",
+        "40",
+        "--subnetwork-size",
+        "48",
+        "--host",
+        "node1",
+        "--public-key",
+        PUBLIC,
+    ]);
+    assert_eq!(pool["capacity"], 256);
+    assert_eq!(pool["private_key_kept"], false);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = dir.path().join("wg1.key");
+    std::fs::write(&key, "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\n").expect("key file");
+    let kept = admin.json(&[
+        "vpn",
+        "add",
+        "2a0a:e5c1:300::",
+        "--network-size",
+        "40",
+        "--subnetwork-size",
+        "48",
+        "--host",
+        "node1",
+        "--wg-name",
+        "wg1",
+        "--private-key-file",
+        key.to_str().expect("UTF-8 path"),
+        "--product",
+        "Small VPS",
+    ]);
+    assert_eq!(
+        kept["wireguard_public_key"], PUBLIC,
+        "derived from the private key"
+    );
+    assert_eq!(kept["private_key_kept"], true);
+    assert!(kept["product"].is_i64(), "{kept}");
+    let bad = admin.fails(&[
+        "vpn",
+        "add",
+        "2a0a:e5c1:400::1",
+        "--network-size",
+        "40",
+        "--subnetwork-size",
+        "48",
+        "--host",
+        "node1",
+        "--wg-name",
+        "wg2",
+        "--public-key",
+        PUBLIC,
+    ]);
+    assert!(bad.contains("network: has host bits set"), "{bad}");
+    let overlapping = admin.fails(&[
+        "vpn",
+        "add",
+        "2a0a:e5c1:2ff::",
+        "--network-size",
+        "48",
+        "--subnetwork-size",
+        "56",
+        "--host",
+        "node1",
+        "--wg-name",
+        "wg3",
+        "--public-key",
+        PUBLIC,
+    ]);
+    assert!(overlapping.contains("overlaps"), "{overlapping}");
+    assert!(admin.ok(&["vpn", "list"]).contains("2a0a:e5c1:300::"));
+    assert_eq!(
+        admin.json(&["vpn", "networks", "kratos"]),
+        serde_json::json!([])
+    );
+    let id = kept["id"].as_i64().expect("the pool's id").to_string();
+    admin.ok(&["vpn", "delete", &id]);
+    assert_eq!(
+        admin.json(&["vpn", "list"]).as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(admin
+        .fails(&["vpn", "delete", "999"])
+        .contains("vpn pool not found"));
 }
 
 /// The container product: containers created and resized through the CLI get their orders,

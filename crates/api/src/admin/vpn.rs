@@ -18,7 +18,7 @@ use crate::ApiState;
 
 /// A pool as JSON: its definition, the server's public key (never the private key), and
 /// its capacity, used and free networks.
-fn pool_json(pool: &VpnPool) -> Value {
+pub fn pool_json(pool: &VpnPool) -> Value {
     let d = &pool.definition;
     json!({
         "id": pool.id,

@@ -527,7 +527,7 @@ async fn vat(store: &Store, command: VatCommand, json: bool) -> anyhow::Result<(
 }
 
 /// The id of the customer named `username`.
-async fn customer_id(store: &Store, username: &str) -> anyhow::Result<i64> {
+pub(super) async fn customer_id(store: &Store, username: &str) -> anyhow::Result<i64> {
     let customer = store
         .customer_by_username(username)
         .await
@@ -536,7 +536,7 @@ async fn customer_id(store: &Store, username: &str) -> anyhow::Result<i64> {
 }
 
 /// The product named `key`, or else the one whose id it is; inactive products too.
-async fn find_product(store: &Store, key: &str) -> anyhow::Result<Product> {
+pub(super) async fn find_product(store: &Store, key: &str) -> anyhow::Result<Product> {
     let products = store.products(true).await?;
     let id = key.parse::<i64>().ok();
     let found = products
