@@ -92,6 +92,23 @@ on_both_stores! {
         let first_start = int(&first["starts_at"]);
         assert!(first_start >= before && first_start <= now(), "{first}");
 
+        // A preview says what a resize would cost and changes nothing.
+        let path = format!("/v1/admin/containers/{uid}?preview=1");
+        let body = json!({"memory": 1024}).to_string();
+        let (status, preview) = api.post(&path, &api.staff, &body).await;
+        assert_eq!(status, StatusCode::OK, "{preview}");
+        assert_eq!(preview["preview"], true);
+        assert_eq!(preview["quote"]["change"], "upgrade");
+        assert_eq!(preview["quote"]["order"]["recurring_price"], "17.36");
+        assert_eq!(preview["quote"]["order"]["id"], Value::Null);
+        assert_eq!(preview["quote"]["replaced"]["id"], first["id"]);
+        assert_eq!(orders(&api, &alice).await.len(), 1, "a preview places nothing");
+        let (_, shown) = api.get(&format!("/v1/admin/containers/{uid}"), &api.staff).await;
+        assert_eq!(shown["memory"], 512, "a preview resizes nothing");
+        let too_big = json!({"memory": 1_000_000}).to_string();
+        let (status, refused) = api.post(&path, &api.staff, &too_big).await;
+        assert_eq!(status, StatusCode::CONFLICT, "the server is too small: {refused}");
+
         // More memory costs more per second: an upgrade, at once.
         resize(&api, uid, 1024).await;
         let placed = orders(&api, &alice).await;

@@ -238,6 +238,9 @@ enum ContainerCommand {
         /// New storage quota, MB.
         #[arg(long)]
         storage: Option<i64>,
+        /// Only print what the resize would do to the container's order; change nothing.
+        #[arg(long)]
+        preview: bool,
     },
     /// Set how many alarms a container keeps (the oldest go first).
     MaxAlarms {
@@ -444,9 +447,19 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             uid,
             memory,
             storage,
+            preview,
         }) => {
             if memory.is_none() && storage.is_none() {
                 anyhow::bail!("give --memory and/or --storage");
+            }
+            if preview {
+                let quote = store.preview_container_resize(uid, memory, storage).await?;
+                let answer = match &quote {
+                    Some(quote) => berth_api::customer::billing::quote_json(quote),
+                    None => json!({"preview": true, "quote": null}),
+                };
+                print_object(&answer, json);
+                return Ok(());
             }
             let update = ContainerUpdate {
                 memory: memory

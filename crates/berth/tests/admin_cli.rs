@@ -503,6 +503,17 @@ fn container_product(admin: &Admin) {
     assert_eq!(orders.len(), 1, "{orders:?}");
     // 2.00 + 512 × 0.01 + 10 240 × 0.0005
     assert_eq!(orders[0]["recurring_price"], "12.24");
+    let preview = admin.json(&[
+        "container",
+        "resize",
+        &uid.to_string(),
+        "--memory",
+        "1024",
+        "--preview",
+    ]);
+    assert_eq!(preview["change"], "upgrade");
+    assert_eq!(preview["order"]["recurring_price"], "17.36");
+    assert_eq!(container_orders(admin).len(), 1, "a preview places nothing");
     admin.ok(&["container", "resize", &uid.to_string(), "--memory", "1024"]);
     let orders = container_orders(admin);
     assert_eq!(orders.len(), 2, "{orders:?}");

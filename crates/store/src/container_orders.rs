@@ -7,7 +7,8 @@ use berth_model::billing::{billing_time, ContainerSize, OrderTerms, RecurringPer
 use berth_model::container;
 
 use crate::orders::{
-    active_address_in, insert_order, open_order_of, plan_replacement, NewOrder, Order, Subject,
+    active_address_in, insert_order, open_order_of, plan_replacement, NewOrder, Order, OrderQuote,
+    Subject,
 };
 use crate::products::{product_from_row, Product, PRODUCT_COLUMNS};
 use crate::write::Write;
@@ -102,17 +103,18 @@ async fn insert_container_order(
 /// Replaces a resized container's open order at `at` by one priced from its new size, for
 /// the same period: an upgrade at once, a downgrade when the committed period ends. A
 /// container without an open order, or with no product pricing containers any more, keeps
-/// what it has.
+/// what it has (`None`); otherwise the quote of the change (the new order's lines with
+/// order id 0, as in a preview).
 pub(crate) async fn reorder_resized_container(
     write: &mut Write,
     billed: &BilledContainer,
     at: i64,
-) -> Result<()> {
+) -> Result<Option<OrderQuote>> {
     let Some(open) = open_order_of(write, Subject::Container(billed.id)).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(product) = container_product(write).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let address_id = active_address_in(write, billed.customer_id, "containers").await?;
     let mut terms = OrderTerms {
@@ -129,7 +131,7 @@ pub(crate) async fn reorder_resized_container(
     plan.apply(write, billed.customer_id, open.id, "replaced")
         .await?;
     insert_container_order(write, billed, product.id, address_id, &terms, Some(open.id)).await?;
-    Ok(())
+    Ok(Some(plan.quote(&open, terms)))
 }
 
 impl Store {

@@ -384,6 +384,44 @@ impl Store {
         self.container(actor, uid).await
     }
 
+    /// What resizing container `uid` to `memory` and/or `storage` now would do to its order
+    /// (staff), without doing it: the resize and the order change are made in a write that is
+    /// rolled back. `None` when the container is not billed by its resources; the same
+    /// errors as the resize itself (a full server, a bad size).
+    pub async fn preview_container_resize(
+        &self,
+        uid: i64,
+        memory: Option<i64>,
+        storage: Option<i64>,
+    ) -> Result<Option<crate::orders::OrderQuote>> {
+        let memory = memory
+            .map(|mb| container::resource_mb("memory", mb))
+            .transpose()?;
+        let storage = storage
+            .map(|mb| container::resource_mb("storage", mb))
+            .transpose()?;
+        let mut write = self.write().await?;
+        let current = load_container(&mut write.tx, Actor::Staff, uid).await?;
+        let server = locked_server(&mut write, current.server_id).await?;
+        let old_size = (current.settings.memory, current.settings.storage);
+        let new_size = (memory.unwrap_or(old_size.0), storage.unwrap_or(old_size.1));
+        if old_size == new_size {
+            return Ok(None);
+        }
+        server.capacity.admit(old_size, new_size)?;
+        let billed = BilledContainer {
+            customer_id: current.customer_id,
+            server_id: server.id,
+            id: uid - container::BASE_UID,
+            size: ContainerSize {
+                memory: new_size.0,
+                storage: new_size.1,
+            },
+        };
+        // Dropped without a commit: nothing of it stays.
+        reorder_resized_container(&mut write, &billed, time::now()).await
+    }
+
     /// Deletes container `uid` (staff): frees its share of the server; the node stops it and
     /// keeps its home.
     pub async fn delete_container(&self, uid: i64) -> Result<()> {

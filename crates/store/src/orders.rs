@@ -278,16 +278,7 @@ impl Store {
         let plan = plan_replacement(&mut conn, &old, &terms, at).await?;
         drop(conn);
         terms.starts_at = plan.change.new_starts_at;
-        // The quote shows the order that stops: the running one when a pending one is cut.
-        let stopping = match &plan.cut {
-            Some(cut) => (cut.id, cut.terms.clone()),
-            None => {
-                let mut old_terms = old.terms.clone();
-                old_terms.ends_at = Some(plan.change.old_ends_at);
-                (id, old_terms)
-            }
-        };
-        let mut quote = quote(Some(plan.change.kind), Some(stopping), terms);
+        let mut quote = plan.quote(&old, terms);
         if commit {
             let mut write = self.write().await?;
             plan.apply(&mut write, customer_id, id, "replaced").await?;
@@ -408,6 +399,20 @@ pub(crate) async fn plan_replacement(
 }
 
 impl Replacement {
+    /// What the replacement of `old` by an order of `terms` charges: the quote shows the
+    /// order that stops, the running one when a pending one is cut short.
+    pub(crate) fn quote(&self, old: &Order, terms: OrderTerms) -> OrderQuote {
+        let stopping = match &self.cut {
+            Some(cut) => (cut.id, cut.terms.clone()),
+            None => {
+                let mut old_terms = old.terms.clone();
+                old_terms.ends_at = Some(self.change.old_ends_at);
+                (old.id, old_terms)
+            }
+        };
+        quote(Some(self.change.kind), Some(stopping), terms)
+    }
+
     /// Ends the old order `id` and cuts the running one short, in `write`; a concurrent
     /// change to either is a conflict.
     pub(crate) async fn apply(

@@ -1,6 +1,8 @@
 //! `/v1/admin/containers`: containers for any customer, resizing and deletion.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::billing::RecurringPeriod;
@@ -11,7 +13,7 @@ use serde_json::{json, Value};
 use super::views;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
-use crate::customer::billing::order_json;
+use crate::customer::billing::{order_json, preview, quote_json};
 use crate::customer::containers::detail_json;
 use crate::error::{ApiError, ApiResult};
 use crate::input;
@@ -87,13 +89,16 @@ pub async fn show(
     Ok(Json(answer))
 }
 
-/// `POST /v1/admin/containers/<uid>` `{memory?, storage?}`: resizes within the server's room;
-/// a billed container's order is replaced by one priced from the new size (an upgrade at
-/// once, a downgrade when the committed period ends).
+/// `POST /v1/admin/containers/<uid>[?preview=1]` `{memory?, storage?}`: resizes within the
+/// server's room; a billed container's order is replaced by one priced from the new size (an
+/// upgrade at once, a downgrade when the committed period ends). With `?preview=1` nothing
+/// changes: `{preview: true, quote}`, the quote of the order change (null when the container
+/// is not billed by its resources).
 pub async fn resize(
     State(state): State<ApiState>,
     _staff: StaffCaller,
     Path(text): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let size = |field: &str| -> ApiResult<Option<i64>> {
@@ -108,6 +113,16 @@ pub async fn resize(
     };
     if update.is_empty() {
         return Err(ApiError::bad_request("give memory and/or storage"));
+    }
+    if preview(&query)? {
+        let quote = state
+            .store
+            .preview_container_resize(uid(&text)?, update.memory, update.storage)
+            .await?;
+        return Ok(Json(json!({
+            "preview": true,
+            "quote": quote.as_ref().map(quote_json),
+        })));
     }
     let container = state
         .store
