@@ -67,7 +67,7 @@ const MAKE_CERTIFICATE: &str = "openssl genrsa -out foobar.key 2048 2>/dev/null 
     openssl x509 -req -days 365 -in foobar.csr -signkey foobar.key -out foobar.crt 2>/dev/null";
 
 /// What a test machine leaves behind is removed on drop: every runc container of its runc
-/// root, then its cgroup parent.
+/// root, then its cgroup parent and `berth up`'s container network table.
 struct Machine {
     dir: tempfile::TempDir,
     cgroup_parent: String,
@@ -115,6 +115,9 @@ impl Drop for Machine {
                 let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
             }
         }
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", "berth"])
+            .output();
     }
 }
 
@@ -269,8 +272,9 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
         &data,
         machine.path(),
         &machine.cgroup_parent,
-        // The node network test owns this machine's container network meanwhile.
-        &["--dns-server", &dns, "--ssh", &ssh, "--no-network"],
+        // Never beside the node network test (.config/nextest.toml): one container network
+        // per machine.
+        &["--dns-server", &dns, "--ssh", &ssh],
     );
     assert!(
         banner.iter().any(|line| line.starts_with("Containers: on")),
@@ -431,5 +435,132 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     assert_eq!(
         answer(&plain_client, &plain).as_deref(),
         Some("Hello i am python")
+    );
+
+    // "Linking containers": a second container of the customer, isolated from the first
+    // until both link each other.
+    let servers = support::admin(&data, &["server", "list"]);
+    let server = servers[0]["name"].as_str().expect("this machine's server");
+    let created = support::admin(
+        &data,
+        &[
+            "container",
+            "create",
+            "--customer",
+            user,
+            "--server",
+            server,
+            "--name",
+            "db",
+            "--memory",
+            "128",
+            "--storage",
+            "1024",
+        ],
+    );
+    let db_uid = created["uid"].as_i64().expect("uid");
+    let (status, body) = call(
+        reqwest::Method::POST,
+        &format!("containers/{db_uid}"),
+        Some(json!({"distro": distro["id"], "ssh_keys": [public_key.trim()]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let ip_of = |uid: i64| -> String {
+        let (_, body) = call(reqwest::Method::GET, &format!("containers/{uid}"), None);
+        let container: Value = serde_json::from_str(&body).expect("JSON");
+        container["ip"].as_str().expect("ip").to_owned()
+    };
+    let db_ip = ip_of(db_uid);
+    let db = Customer {
+        uid: db_uid,
+        key: customer.key.clone(),
+        ssh_port,
+    };
+    // A service on the second container's address: a vassal, so that it outlives reboots.
+    wait_for(
+        "ssh into the second container",
+        Duration::from_secs(30),
+        || db.ssh("true", b"").status.success().then_some(()),
+    );
+    db.write(
+        "db.py",
+        "def application(env, start_response):\n    start_response('200 OK', [])\n    return [b\"db here\"]\n",
+    );
+    db.write(
+        "vassals/db.ini",
+        &format!(
+            "[uwsgi]\nplugin = 0:python\nhttp-socket = {db_ip}:7000\nwsgi-file = $(HOME)/db.py\n"
+        ),
+    );
+    // The distro has no python3 binary (only the plugin's libpython): bash's /dev/tcp asks.
+    let fetch = format!(
+        "timeout 3 bash -c 'exec 3<>/dev/tcp/{db_ip}/7000 && \
+         printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 && cat <&3'"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !db.ssh(&fetch, b"").status.success() {
+        if Instant::now() > deadline {
+            let seen = db.ssh("tail -n 20 logs/emperor.log; cat /proc/net/dev", b"");
+            panic!(
+                "the second container does not serve on {db_ip}:\n{}{}\nberth up's log:\n{}",
+                String::from_utf8_lossy(&seen.stdout),
+                String::from_utf8_lossy(&seen.stderr),
+                std::fs::read_to_string(support::log_path(&data)).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let reaches = || customer.ssh(&fetch, b"");
+    assert!(
+        !reaches().status.success(),
+        "the containers talk before linking"
+    );
+    let link = |from: i64, verb: &str, to: i64| {
+        let (status, body) = call(
+            reqwest::Method::POST,
+            &format!("containers/{from}"),
+            Some(json!({verb: to})),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    // One side alone is not enough.
+    link(uid, "link", db_uid);
+    wait_for(
+        "the first container back after its reboot",
+        Duration::from_secs(30),
+        || customer.ssh("true", b"").status.success().then_some(()),
+    );
+    assert!(
+        !reaches().status.success(),
+        "one side's link let traffic through"
+    );
+    // Both sides: the first container reaches the second at its address.
+    link(db_uid, "link", uid);
+    let answered = wait_for(
+        "the linked containers to talk",
+        Duration::from_secs(30),
+        || {
+            let output = reaches();
+            output
+                .status
+                .success()
+                .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        },
+    );
+    assert!(answered.ends_with("db here"), "{answered}");
+    // "to unlink a container just run": apart again.
+    link(db_uid, "unlink", uid);
+    wait_for(
+        "the unlinked containers to be apart",
+        Duration::from_secs(30),
+        || {
+            let output = reaches();
+            // ssh itself works (255 is ssh's own failure): the fetch is what fails.
+            (output
+                .status
+                .code()
+                .is_some_and(|code| code != 0 && code != 255))
+            .then_some(())
+        },
     );
 }
