@@ -22,6 +22,7 @@ cleanup() {
         runc --root "$RUNC_ROOT" delete --force "$id" || true
     done
     for controller in /sys/fs/cgroup/*; do rmdir "$controller/$CGROUP" 2>/dev/null || true; done
+    nft delete table ip berth 2>/dev/null || true   # berth up's container network
     rm -rf "$MACHINE"
 }
 trap cleanup EXIT
