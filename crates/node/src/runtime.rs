@@ -326,6 +326,12 @@ impl Runtime {
                 }
             }
         }
+        // As uwsgi.it's console broadcast: the alarm shows in the container's open terminals.
+        for alarm in &result.alarms {
+            if let Ok(uid) = u32::try_from(alarm.uid) {
+                self.keys.consoles().broadcast(uid, &alarm.msg);
+            }
+        }
         self.loopbox_notes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

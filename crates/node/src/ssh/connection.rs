@@ -106,7 +106,8 @@ impl Connection {
             &pid_file,
         );
         let size = channel.terminal.as_ref().map(|(_, size)| *size);
-        match Running::start(command, pid_file, size, writer) {
+        let consoles = self.shared.keys.consoles();
+        match Running::start(command, pid_file, size, writer, (consoles, login.uid)) {
             Ok(running) => {
                 tracing::info!(uid = login.uid, peer = ?self.peer, ?program, "ssh session");
                 channel.running = Some(running);

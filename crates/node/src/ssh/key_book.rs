@@ -9,6 +9,8 @@ use berth_model::node::{ContainerState, ContainerStatus, DesiredState};
 use russh::keys::ssh_key::authorized_keys::Entry;
 use russh::keys::PublicKey;
 
+use super::consoles::Consoles;
+
 /// `authorized_keys` options berth knows it does not need to enforce: they only forbid
 /// features berth's ssh server never offers (forwarding, agents, X11, `~/.ssh/rc`).
 const HARMLESS_OPTIONS: &[&str] = &[
@@ -71,12 +73,19 @@ pub(crate) struct ContainerKeys {
 #[derive(Debug, Clone, Default)]
 pub struct KeyBook {
     inner: Arc<RwLock<HashMap<u32, ContainerKeys>>>,
+    /// The terminals of the sessions these keys opened, where alarms are broadcast.
+    consoles: Consoles,
 }
 
 impl KeyBook {
     /// An empty book: nobody can log in.
     pub fn new() -> KeyBook {
         KeyBook::default()
+    }
+
+    /// The open terminals of the sessions logged in with this book.
+    pub fn consoles(&self) -> &Consoles {
+        &self.consoles
     }
 
     /// Replace the whole book with the containers of `desired` and whether each runs

@@ -6,6 +6,7 @@
 //! works), or the distro's sftp server (`sftp`, and `scp`).
 
 mod connection;
+mod consoles;
 mod exec;
 mod host_key;
 mod key_book;
@@ -29,6 +30,7 @@ use crate::runtime::NodeConfig;
 use connection::{Connection, Shared};
 use exec::Entrance;
 
+pub use consoles::Consoles;
 pub use key_book::{AuthorizedKey, KeyBook};
 
 /// The default host key file of `berth node`.

@@ -4,6 +4,8 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
@@ -40,9 +42,9 @@ impl WindowSize {
 pub(crate) struct PtyMaster(AsyncFd<OwnedFd>);
 
 impl PtyMaster {
-    /// Open a pty pair of `size`: the master, and the slave to give to the child process.
-    /// Neither becomes this process's controlling terminal.
-    pub fn open(size: WindowSize) -> io::Result<(PtyMaster, OwnedFd)> {
+    /// Open a pty pair of `size`: the master, the slave to give to the child process, and
+    /// the slave's path. Neither becomes this process's controlling terminal.
+    pub fn open(size: WindowSize) -> io::Result<(PtyMaster, OwnedFd, PathBuf)> {
         let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY)?;
         rustix::pty::grantpt(&master)?;
         rustix::pty::unlockpt(&master)?;
@@ -62,7 +64,8 @@ impl PtyMaster {
         rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &termios)?;
         rustix::termios::tcsetwinsize(&master, size.winsize())?;
         rustix::io::ioctl_fionbio(&master, true)?;
-        Ok((PtyMaster(register(master)?), slave))
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(name.as_bytes()));
+        Ok((PtyMaster(register(master)?), slave, path))
     }
 
     /// Set the terminal's size (the kernel then signals the terminal's foreground group).
@@ -130,7 +133,7 @@ mod tests {
             width: 0,
             height: 0,
         };
-        let (master, slave) = PtyMaster::open(size).expect("pty");
+        let (master, slave, _) = PtyMaster::open(size).expect("pty");
         let got = rustix::termios::tcgetwinsize(&slave).expect("size");
         assert_eq!((got.ws_col, got.ws_row), (100, 30));
         master

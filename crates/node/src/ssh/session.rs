@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use super::consoles::{Console, Consoles};
 use super::pty::{PtyMaster, WindowSize};
 
 /// How many pieces of client input may wait for the process before the connection waits.
@@ -51,18 +52,21 @@ pub(crate) struct Running {
 
 impl Running {
     /// Start `command` (a `runc exec` writing the pid of its process to `pid_file`) for the
-    /// channel whose sending half is `channel`: with pipes, or with a terminal of `size`.
+    /// channel whose sending half is `channel`: with pipes, or with a terminal of `size`,
+    /// registered as one of the container's `console` terminals while the session lasts.
     pub fn start(
         mut command: Command,
         pid_file: PathBuf,
         terminal: Option<WindowSize>,
         channel: ChannelWriteHalf<Msg>,
+        console: (&Consoles, u32),
     ) -> io::Result<Running> {
         let (input, input_rx) = mpsc::channel(INPUT_QUEUE);
         let (stop, stop_rx) = oneshot::channel();
         let terminal = match terminal {
             Some(size) => {
-                let (master, slave) = PtyMaster::open(size)?;
+                let (master, slave, path) = PtyMaster::open(size)?;
+                let registered = console.0.register(console.1, path);
                 command
                     .stdin(Stdio::from(slave.try_clone()?))
                     .stdout(Stdio::from(slave.try_clone()?))
@@ -75,7 +79,7 @@ impl Running {
                     Session { child, pid_file },
                     Arc::clone(&runc_running),
                     Arc::clone(&master),
-                    slave,
+                    (slave, registered),
                     channel,
                     input_rx,
                     stop_rx,
@@ -285,8 +289,8 @@ async fn supervise_terminal(
     runc_running: Arc<AtomicBool>,
     master: Arc<PtyMaster>,
     // Held until runc has exited, so that reading the master never fails before everything
-    // written to the terminal has been read.
-    slave: OwnedFd,
+    // written to the terminal has been read; so is the terminal's registration.
+    (slave, console): (OwnedFd, Console),
     channel: ChannelWriteHalf<Msg>,
     mut input: mpsc::Receiver<Bytes>,
     mut stop: oneshot::Receiver<()>,
@@ -372,6 +376,7 @@ async fn supervise_terminal(
         }
     }
     let _ = out.flush().await;
+    drop(console);
     drop(slave);
     finish(&channel, status).await;
 }
