@@ -290,6 +290,15 @@ impl Store {
         }
         let mut write = self.write().await?;
         for pool in candidates {
+            // Read before the write began: a pool deleted since is skipped.
+            let still_there: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM vpn_pools WHERE id = $1")
+                    .bind(pool.id)
+                    .fetch_optional(&mut *write.tx)
+                    .await?;
+            if still_there.is_none() {
+                continue;
+            }
             let index: i64 = sqlx::query_scalar(
                 "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM vpn_networks WHERE pool_id = $1 \
                  AND pool_index = 0) THEN 0 ELSE (SELECT MIN(a.pool_index) + 1 FROM \
