@@ -43,7 +43,7 @@ const DISTRO_DIRS: &[&str] = &[
 /// any of them, or the home could not appear at the same path inside.
 const RESERVED: &[&str] = &[
     "/berth", "/bin", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc",
-    "/run", "/sbin", "/sys", "/tmp", "/usr",
+    "/run", "/sbin", "/sys", "/tmp", "/usr", "/var/log",
 ];
 
 /// Where the node keeps things and which programs it runs.
@@ -612,6 +612,12 @@ impl Runtime {
                 &["ro", "nosuid", "nodev"],
             ));
         }
+        // Programs inside log where they expect to, and the customer reads it in the home.
+        mounts.push(Mount::bind(
+            &format!("{home_str}/logs"),
+            "/var/log",
+            &["nosuid", "nodev"],
+        ));
         mounts.push(Mount::bind(
             &format!("{home_str}/tmp"),
             "/tmp",

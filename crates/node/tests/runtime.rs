@@ -177,6 +177,12 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
     // The root and the distro are read-only; the home is writable at the same path.
     let (ok, _) = f.exec(uid, 0, "touch /usr/berth-test || touch /berth-test");
     assert!(!ok, "the root file system is writable");
+    let (ok, _) = f.exec(uid, uid, "echo started > /var/log/app.log");
+    assert!(ok, "/var/log is the customer's");
+    assert_eq!(
+        fs::read_to_string(home.join("logs/app.log")).expect("in the home's logs"),
+        "started\n"
+    );
     let (ok, _) = f.exec(uid, uid, &format!("touch {}/written", home.display()));
     assert!(ok);
     assert!(home.join("written").exists());
