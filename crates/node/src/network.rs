@@ -8,15 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use berth_model::node::DesiredState;
 
-use crate::command::run;
+use crate::command::{run, run_with_input};
 use crate::error::NodeError;
 
 /// The containers' network, 10.0.0.0/8.
@@ -223,36 +221,7 @@ impl Network {
 
     /// Replaces the table with `rules` in one nftables transaction.
     fn load(&self, rules: &str) -> Result<(), NodeError> {
-        let shown = || format!("nft -f - (table ip {})", self.config.table);
-        let mut child = Command::new("nft")
-            .args(["-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| NodeError::Tool {
-                command: shown(),
-                detail: format!("cannot run nft: {e}"),
-            })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(rules.as_bytes())
-                .map_err(|e| NodeError::Tool {
-                    command: shown(),
-                    detail: e.to_string(),
-                })?;
-        }
-        let output = child.wait_with_output().map_err(|e| NodeError::Tool {
-            command: shown(),
-            detail: e.to_string(),
-        })?;
-        if output.status.success() {
-            return Ok(());
-        }
-        Err(NodeError::Tool {
-            command: shown(),
-            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        })
+        run_with_input("nft", &["-f", "-"], Some(rules.as_bytes())).map(|_| ())
     }
 
     /// The whole table: `pairs` of addresses that may talk, `dmz` addresses, `forwards`.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use berth_model::node::VpnInterfaceSpec;
 use berth_model::vpn::server_config;
 
-use crate::command::run;
+use crate::command::{run, run_with_input};
 use crate::error::NodeError;
 
 /// The first line of every file berth writes, which marks it as berth's.
@@ -92,14 +92,11 @@ impl VpnHost {
             let conf = conf.to_string_lossy();
             if interface_is_up(name) {
                 let stripped = run("wg-quick", &["strip", conf.as_ref()])?;
-                let staged = self.dir.join(format!(".{name}.stripped"));
-                write_private(&staged, &stripped)?;
-                let applied = run(
+                run_with_input(
                     "wg",
-                    &["syncconf", name.as_str(), &staged.to_string_lossy()],
-                );
-                let _ = fs::remove_file(&staged);
-                applied?;
+                    &["syncconf", name.as_str(), "/dev/stdin"],
+                    Some(stripped.as_bytes()),
+                )?;
             } else {
                 run("wg-quick", &["up", conf.as_ref()])?;
             }

@@ -415,10 +415,7 @@ async fn order_network(
     let address_id = active_address_in(write, customer_id, "VPN networks").await?;
     let period = product
         .pricing
-        .prices
-        .iter()
-        .map(|p| p.period)
-        .find(|p| p.is_recurring())
+        .first_recurring_period()
         .ok_or_else(|| StoreError::Conflict(format!("{} has no recurring period", product.name)))?;
     let terms = OrderTerms {
         starts_at: time::now(),

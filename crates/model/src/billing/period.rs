@@ -175,6 +175,15 @@ impl ProductPricing {
         })
     }
 
+    /// The first recurring period the product is sold for, the one an order placed on the
+    /// customer's behalf (a VPN network's) runs for.
+    pub fn first_recurring_period(&self) -> Option<RecurringPeriod> {
+        self.prices
+            .iter()
+            .map(|p| p.period)
+            .find(|p| p.is_recurring())
+    }
+
     /// The recurring price for `period`, or an error naming the allowed periods.
     pub fn price_for(&self, period: RecurringPeriod) -> Result<Decimal, ValidationError> {
         self.prices
@@ -223,5 +232,14 @@ mod tests {
         assert!(ProductPricing::parse("0", &twice).is_err());
         assert!(ProductPricing::parse("0", &[]).is_err());
         assert!(ProductPricing::parse("0", &[("one-time".into(), "3".into())]).is_err());
+        let once = [
+            ("one-time".into(), "0".into()),
+            ("365d".into(), "120".into()),
+        ];
+        let pricing = ProductPricing::parse("0", &once).expect("valid");
+        assert_eq!(
+            pricing.first_recurring_period(),
+            Some(RecurringPeriod::Year)
+        );
     }
 }
