@@ -149,12 +149,15 @@ impl Drop for Killed {
     }
 }
 
-/// A UDP port free on loopback right now.
+/// A UDP port free on loopback right now, below the kernel's ephemeral range (32768 and
+/// up): a port the kernel hands out for `bind(0)` could be taken by another test's socket
+/// before dnsmasq binds it, and dnsmasq then fails with "Address already in use".
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|socket| socket.local_addr())
-        .expect("a free UDP port")
-        .port()
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (0..10_000u16)
+        .map(|offset| 20_000 + (start - 20_000 + offset) % 10_000)
+        .find(|port| UdpSocket::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free UDP port between 20000 and 30000")
 }
 
 /// dnsmasq on loopback, forwarding nowhere, serving the `(name, text)` TXT records; other
