@@ -194,6 +194,8 @@ pub struct ContainerSettings {
     pub nofollow: bool,
     /// Whether the container stores custom distros for its siblings.
     pub custom_distros_storage: bool,
+    /// The custom distro it boots (kept by another container of its customer).
+    pub custom_distro: Option<i64>,
     /// Notification channel values, indexed like [`AlarmChannel::ALL`].
     pub channels: [Option<String>; 8],
 }
@@ -228,6 +230,8 @@ pub struct ContainerUpdate {
     pub nofollow: Option<bool>,
     /// New custom-distro-storage flag.
     pub custom_distros_storage: Option<bool>,
+    /// New custom distro (`Some(None)` goes back to the platform distro alone).
+    pub custom_distro: Option<Option<i64>>,
     /// New channel values (`Some(None)` clears one), indexed like [`AlarmChannel::ALL`].
     pub channels: [Option<Option<String>>; 8],
     /// The client asked for a restart.
@@ -288,6 +292,9 @@ pub fn apply_update(current: &ContainerSettings, update: &ContainerUpdate) -> Ap
     if let Some(storage) = update.custom_distros_storage {
         next.custom_distros_storage = storage;
     }
+    if let Some(custom) = update.custom_distro {
+        next.custom_distro = custom;
+    }
     for (slot, value) in next.channels.iter_mut().zip(&update.channels) {
         if let Some(value) = value {
             *slot = value.clone();
@@ -301,6 +308,7 @@ pub fn apply_update(current: &ContainerSettings, update: &ContainerUpdate) -> Ap
         || next.alarm_freq != current.alarm_freq
         || next.nofollow != current.nofollow
         || next.custom_distros_storage != current.custom_distros_storage
+        || next.custom_distro != current.custom_distro
         || next.channels != current.channels;
     AppliedUpdate {
         reboot: shape_changed || update.reboot || update.changes_links,
@@ -398,6 +406,10 @@ mod tests {
             },
             ContainerUpdate {
                 nofollow: Some(true),
+                ..ContainerUpdate::default()
+            },
+            ContainerUpdate {
+                custom_distro: Some(Some(4)),
                 ..ContainerUpdate::default()
             },
             ContainerUpdate {

@@ -53,10 +53,26 @@ fn check_label(label: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Checks the `xn--` labels (IDNA A-labels) of `host`: each must be the Punycode of a valid
+/// international label, exactly as IDNA writes it back (`xn--zz` is not).
+fn check_idna(host: &str, labels: &[&str]) -> Result<(), ValidationError> {
+    if !labels.iter().any(|label| label.starts_with("xn--")) {
+        return Ok(());
+    }
+    match idna::domain_to_ascii(host) {
+        Ok(ascii) if ascii == host => Ok(()),
+        _ => Err(invalid(
+            "has an xn-- label that is not a valid international name (IDNA)",
+        )),
+    }
+}
+
 impl DomainName {
     /// Checks and normalises a domain name: trims spaces, lower-cases, drops one trailing dot
     /// (`example.com.`), and requires at least two labels (`example.com`), so that nobody
-    /// claims a top-level domain. IP addresses are refused (their last label is all digits).
+    /// claims a top-level domain. IP addresses are refused (their last label is all digits),
+    /// and so are `xn--` labels that are not valid IDNA. Customers and staff alike give
+    /// their names through this check.
     pub fn parse(value: &str) -> Result<DomainName, ValidationError> {
         let value = value.trim().to_ascii_lowercase();
         let (wildcard, host) = match value.strip_prefix('.') {
@@ -77,6 +93,7 @@ impl DomainName {
         if labels.len() < 2 {
             return Err(invalid("must have at least two labels, like example.com"));
         }
+        check_idna(host, &labels)?;
         if labels
             .last()
             .is_some_and(|top| top.chars().all(|c| c.is_ascii_digit()))
@@ -144,6 +161,8 @@ mod tests {
         assert_eq!(ok("  www.example.com.  "), "www.example.com");
         assert_eq!(ok(".Example.com"), ".example.com");
         assert_eq!(ok("xn--bcher-kva.example"), "xn--bcher-kva.example");
+        assert_eq!(ok("XN--BCHER-KVA.example"), "xn--bcher-kva.example");
+        assert_eq!(ok("a--b.example.com"), "a--b.example.com");
         assert_eq!(ok("a-1.b2.example.co.uk"), "a-1.b2.example.co.uk");
         assert_eq!(ok("1.2.3.example"), "1.2.3.example");
     }
@@ -177,6 +196,10 @@ mod tests {
             "1.2.3.4",
             "%2e.example.com",
             "'; drop table domains; --.com",
+            "xn--zz.com",
+            "xn--.com",
+            "www.xn--zz.example",
+            ".xn--zz.com",
             &long_label,
             &long_name,
         ] {
@@ -193,6 +216,7 @@ mod tests {
         assert!(reason("*.example.com").is_some_and(|r| r.contains(".example.com")));
         assert!(reason("bücher.de").is_some_and(|r| r.contains("xn--")));
         assert!(reason("a_b.example.com").is_some_and(|r| r.contains("underscore")));
+        assert!(reason("xn--zz.com").is_some_and(|r| r.contains("IDNA")));
     }
 
     #[test]

@@ -110,6 +110,13 @@ pub struct ContainerSpec {
     pub storage: i64,
     /// The root filesystem.
     pub distro: DistroSpec,
+    /// The customer's own root file system, kept in the storage of another of their
+    /// containers; when it cannot be used the container boots `distro` (and an alarm says why).
+    #[serde(default)]
+    pub custom_distro: Option<CustomDistroSpec>,
+    /// The container keeps custom distros for its siblings (its home gets `distros/`).
+    #[serde(default)]
+    pub custom_distros_storage: bool,
     /// OpenSSH public keys that may log in (authorized_keys lines).
     pub ssh_keys: Vec<String>,
     /// When the keys last changed (unix seconds): new keys apply without a restart.
@@ -147,6 +154,20 @@ pub struct DistroSpec {
     /// Name.
     pub name: String,
     /// Root directory on the server.
+    pub path: String,
+}
+
+/// A custom distro: the root file system a customer built in `distros/<path>` of one of
+/// their containers (the storage container).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomDistroSpec {
+    /// Database id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// The uid of the container whose home holds it.
+    pub storage_uid: i64,
+    /// Its directory under the storage container's `distros/` (one path component).
     pub path: String,
 }
 

@@ -6,13 +6,14 @@
 use berth_model::billing::{billing_time, ContainerSize, OrderTerms, RecurringPeriod};
 use berth_model::container;
 
+use crate::containers::{load_container, locked_server, Actor};
 use crate::orders::{
     active_address_in, insert_order, open_order_of, plan_replacement, NewOrder, Order, OrderQuote,
     Subject,
 };
 use crate::products::{product_from_row, Product, PRODUCT_COLUMNS};
 use crate::write::Write;
-use crate::{Result, Store, StoreError};
+use crate::{time, Result, Store, StoreError};
 
 /// The active product that prices containers, if the provider configured one.
 async fn container_product(write: &mut Write) -> Result<Option<Product>> {
@@ -176,5 +177,45 @@ impl Store {
             })?;
         write.commit().await?;
         self.order(current.customer_id, order_id).await
+    }
+}
+
+impl Store {
+    /// What resizing container `uid` to `memory` and/or `storage` now would do to its order
+    /// (staff), without doing it: the resize and the order change are made in a write that is
+    /// rolled back. `None` when the container is not billed by its resources; the same
+    /// errors as the resize itself (a full server, a bad size).
+    pub async fn preview_container_resize(
+        &self,
+        uid: i64,
+        memory: Option<i64>,
+        storage: Option<i64>,
+    ) -> Result<Option<crate::orders::OrderQuote>> {
+        let memory = memory
+            .map(|mb| container::resource_mb("memory", mb))
+            .transpose()?;
+        let storage = storage
+            .map(|mb| container::resource_mb("storage", mb))
+            .transpose()?;
+        let mut write = self.write().await?;
+        let current = load_container(&mut write.tx, Actor::Staff, uid).await?;
+        let server = locked_server(&mut write, current.server_id).await?;
+        let old_size = (current.settings.memory, current.settings.storage);
+        let new_size = (memory.unwrap_or(old_size.0), storage.unwrap_or(old_size.1));
+        if old_size == new_size {
+            return Ok(None);
+        }
+        server.capacity.admit(old_size, new_size)?;
+        let billed = BilledContainer {
+            customer_id: current.customer_id,
+            server_id: server.id,
+            id: uid - container::BASE_UID,
+            size: ContainerSize {
+                memory: new_size.0,
+                storage: new_size.1,
+            },
+        };
+        // Dropped without a commit: nothing of it stays.
+        reorder_resized_container(&mut write, &billed, time::now()).await
     }
 }

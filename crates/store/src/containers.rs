@@ -8,10 +8,13 @@ use berth_model::container::{self, AlarmChannel, ContainerSettings, ContainerUpd
 use berth_model::{ssh_keys, ValidationError};
 use sqlx::Row;
 
+pub use crate::container_links::ContainerRelations;
+use crate::container_links::{link, unlink};
 use crate::container_orders::{order_new_container, reorder_resized_container, BilledContainer};
+pub use crate::container_secrets::ContainerSecret;
 use crate::orders::{end_order_of, Subject};
 use crate::write::Write;
-use crate::{servers, tags, time, Result, Store, StoreError};
+use crate::{custom_distros, servers, tags, time, Result, Store, StoreError};
 
 /// Who is changing a container: its customer, or staff (who may also resize it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,10 @@ pub struct ContainerSummary {
     pub distro: Option<i64>,
     /// Distro name.
     pub distro_name: Option<String>,
+    /// The custom distro it boots.
+    pub custom_distro: Option<i64>,
+    /// That custom distro's name.
+    pub custom_distro_name: Option<String>,
     /// Server name.
     pub server: String,
     /// Server address.
@@ -72,8 +79,6 @@ pub struct Container {
     pub server_id: i64,
     /// Every customer-writable setting.
     pub settings: ContainerSettings,
-    /// Custom distro id (not yet offered by the API).
-    pub custom_distro: Option<i64>,
     /// Secret for trusted external services.
     pub secret_uuid: Option<String>,
     /// Size of the alarm ring.
@@ -91,10 +96,12 @@ pub struct Container {
 }
 
 const SUMMARY_COLUMNS: &str = "c.id, c.name, c.memory, c.storage, c.uuid, c.distro_id, \
-    d.name AS distro_name, s.name AS server_name, s.address AS server_address, u.username";
+    d.name AS distro_name, c.custom_distro_id, cd.name AS custom_distro_name, \
+    s.name AS server_name, s.address AS server_address, u.username";
 
 const SUMMARY_FROM: &str = "FROM containers c JOIN servers s ON s.id = c.server_id \
-    JOIN users u ON u.customer_id = c.customer_id LEFT JOIN distros d ON d.id = c.distro_id";
+    JOIN users u ON u.customer_id = c.customer_id LEFT JOIN distros d ON d.id = c.distro_id \
+    LEFT JOIN custom_distros cd ON cd.id = c.custom_distro_id";
 
 fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<ContainerSummary> {
     Ok(ContainerSummary {
@@ -105,6 +112,8 @@ fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<ContainerSummary> {
         uuid: row.try_get("uuid")?,
         distro: row.try_get("distro_id")?,
         distro_name: row.try_get("distro_name")?,
+        custom_distro: row.try_get("custom_distro_id")?,
+        custom_distro_name: row.try_get("custom_distro_name")?,
         server: row.try_get("server_name")?,
         server_address: row.try_get("server_address")?,
         customer: row.try_get("username")?,
@@ -132,6 +141,7 @@ fn settings_from_row(row: &sqlx::any::AnyRow) -> Result<ContainerSettings> {
         alarm_freq: row.try_get("alarm_freq")?,
         nofollow: flag(row, "nofollow")?,
         custom_distros_storage: flag(row, "custom_distros_storage")?,
+        custom_distro: row.try_get("custom_distro_id")?,
         channels,
     })
 }
@@ -299,9 +309,23 @@ impl Store {
         }
         let applied = container::apply_update(&current.settings, update);
         let next = &applied.settings;
+        let id = uid - container::BASE_UID;
+        if let Some(custom) = next.custom_distro.filter(|_| {
+            next.custom_distro != current.settings.custom_distro
+                || next.custom_distros_storage != current.settings.custom_distros_storage
+        }) {
+            custom_distros::check_usable(
+                &mut write,
+                id,
+                current.customer_id,
+                current.server_id,
+                custom,
+                next.custom_distros_storage,
+            )
+            .await?;
+        }
         let old_size = (current.settings.memory, current.settings.storage);
         let new_size = (next.memory, next.storage);
-        let id = uid - container::BASE_UID;
         if old_size != new_size {
             server.capacity.admit(old_size, new_size)?;
             reserve(
@@ -346,7 +370,8 @@ impl Store {
         let sql = format!(
             "UPDATE containers SET name = $1, note = $2, distro_id = $3, memory = $4, storage = $5, \
              ssh_keys = $6, quota_threshold = $7, alarm_freq = $8, nofollow = $9, \
-             custom_distros_storage = $10, last_reboot = $11, ssh_keys_mtime = $12, {} WHERE id = $21",
+             custom_distros_storage = $10, last_reboot = $11, ssh_keys_mtime = $12, {}, \
+             custom_distro_id = $21 WHERE id = $22",
             channel_columns.join(", ")
         );
         let mut query = sqlx::query(&sql)
@@ -365,7 +390,11 @@ impl Store {
         for value in &next.channels {
             query = query.bind(value.clone());
         }
-        query.bind(id).execute(&mut *write.tx).await?;
+        query
+            .bind(next.custom_distro)
+            .bind(id)
+            .execute(&mut *write.tx)
+            .await?;
         if let Some(names) = &changes.tags {
             sqlx::query("DELETE FROM container_tags WHERE container_id = $1")
                 .bind(id)
@@ -384,44 +413,6 @@ impl Store {
         self.container(actor, uid).await
     }
 
-    /// What resizing container `uid` to `memory` and/or `storage` now would do to its order
-    /// (staff), without doing it: the resize and the order change are made in a write that is
-    /// rolled back. `None` when the container is not billed by its resources; the same
-    /// errors as the resize itself (a full server, a bad size).
-    pub async fn preview_container_resize(
-        &self,
-        uid: i64,
-        memory: Option<i64>,
-        storage: Option<i64>,
-    ) -> Result<Option<crate::orders::OrderQuote>> {
-        let memory = memory
-            .map(|mb| container::resource_mb("memory", mb))
-            .transpose()?;
-        let storage = storage
-            .map(|mb| container::resource_mb("storage", mb))
-            .transpose()?;
-        let mut write = self.write().await?;
-        let current = load_container(&mut write.tx, Actor::Staff, uid).await?;
-        let server = locked_server(&mut write, current.server_id).await?;
-        let old_size = (current.settings.memory, current.settings.storage);
-        let new_size = (memory.unwrap_or(old_size.0), storage.unwrap_or(old_size.1));
-        if old_size == new_size {
-            return Ok(None);
-        }
-        server.capacity.admit(old_size, new_size)?;
-        let billed = BilledContainer {
-            customer_id: current.customer_id,
-            server_id: server.id,
-            id: uid - container::BASE_UID,
-            size: ContainerSize {
-                memory: new_size.0,
-                storage: new_size.1,
-            },
-        };
-        // Dropped without a commit: nothing of it stays.
-        reorder_resized_container(&mut write, &billed, time::now()).await
-    }
-
     /// Deletes container `uid` (staff): frees its share of the server; the node stops it and
     /// keeps its home.
     pub async fn delete_container(&self, uid: i64) -> Result<()> {
@@ -437,6 +428,7 @@ impl Store {
         .bind(id)
         .execute(&mut *write.tx)
         .await?;
+        custom_distros::release_storage(&mut write, id).await?;
         sqlx::query("DELETE FROM containers WHERE id = $1")
             .bind(id)
             .execute(&mut *write.tx)
@@ -460,64 +452,10 @@ impl Store {
     }
 }
 
-/// Tag, link and unlink requests that accompany a container update.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerRelations {
-    /// Replace the container's tags with these names (unknown names are dropped).
-    pub tags: Option<Vec<String>>,
-    /// Link to this uid (any customer's container).
-    pub link: Option<i64>,
-    /// Remove the link to this uid.
-    pub unlink: Option<i64>,
-}
-
 /// The refusal for a container that is another customer's, or missing: the same words, so
 /// that uids reveal nothing.
 fn not_yours(uid: i64) -> StoreError {
     StoreError::Forbidden(format!("container {uid} is not one of yours"))
-}
-
-/// A random secret of a container that its owner can replace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerSecret {
-    /// The key apps use to raise alarms without credentials (`?key=`).
-    AlarmKey,
-    /// The uuid trusted external services identify the container by.
-    SecretUuid,
-}
-
-impl ContainerSecret {
-    fn column(self) -> &'static str {
-        match self {
-            ContainerSecret::AlarmKey => "alarm_key",
-            ContainerSecret::SecretUuid => "secret_uuid",
-        }
-    }
-}
-
-impl Store {
-    /// Gives the customer's container `uid` a new random `secret` (a uuid4) and returns it;
-    /// the old value stops working at once.
-    pub async fn regenerate_secret(
-        &self,
-        customer_id: i64,
-        uid: i64,
-        secret: ContainerSecret,
-    ) -> Result<String> {
-        let value = uuid::Uuid::new_v4().to_string();
-        let mut write = self.write().await?;
-        let owner = container_ref(&mut write.tx, Actor::Customer(customer_id), uid).await?;
-        sqlx::query(&format!(
-            "UPDATE containers SET {} = $1 WHERE id = $2",
-            secret.column()
-        ))
-        .bind(&value)
-        .bind(owner.id)
-        .execute(&mut *write.tx)
-        .await?;
-        write.commit().await?;
-        Ok(value)
-    }
 }
 
 /// What the objects that belong to a container (loopboxes, alarms) need to know of it.
@@ -556,7 +494,7 @@ pub(crate) async fn container_ref(
     })
 }
 
-async fn load_container(
+pub(crate) async fn load_container(
     conn: &mut sqlx::AnyConnection,
     actor: Actor,
     uid: i64,
@@ -566,7 +504,7 @@ async fn load_container(
     let channels: Vec<&str> = AlarmChannel::ALL.iter().map(|c| c.as_str()).collect();
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, c.customer_id, c.server_id, c.note, c.ssh_keys, c.quota_threshold, \
-         c.alarm_freq, c.nofollow, c.custom_distros_storage, c.custom_distro_id, c.secret_uuid, \
+         c.alarm_freq, c.nofollow, c.custom_distros_storage, c.secret_uuid, \
          c.max_alarms, c.dmz, c.last_reboot, c.ssh_keys_mtime, {} {SUMMARY_FROM} WHERE c.id = $1",
         channels
             .iter()
@@ -610,7 +548,6 @@ async fn load_container(
         summary,
         customer_id,
         server_id,
-        custom_distro: row.try_get("custom_distro_id")?,
         secret_uuid: row.try_get("secret_uuid")?,
         max_alarms: row.try_get("max_alarms")?,
         dmz: flag(&row, "dmz")?,
@@ -622,7 +559,7 @@ async fn load_container(
 }
 
 /// Reads a server inside a write (whose revision bump already serialises writers).
-async fn locked_server(write: &mut Write, server_id: i64) -> Result<servers::Server> {
+pub(crate) async fn locked_server(write: &mut Write, server_id: i64) -> Result<servers::Server> {
     let row = sqlx::query(
         "SELECT s.id, s.name, s.address, s.uuid, s.memory, s.storage, s.used_memory, \
          s.used_storage, s.weight, s.revision, NULL AS owner, NULL AS datacenter \
@@ -644,60 +581,5 @@ async fn reserve(write: &mut Write, server_id: i64, memory: i64, storage: i64) -
     .bind(server_id)
     .execute(&mut *write.tx)
     .await?;
-    Ok(())
-}
-
-async fn link(write: &mut Write, id: i64, peer_uid: i64) -> Result<()> {
-    let peer = container::id_of(peer_uid)
-        .ok_or_else(|| StoreError::Conflict(format!("no container has uid {peer_uid}")))?;
-    if peer == id {
-        return Err(StoreError::Conflict(
-            "a container cannot link to itself".into(),
-        ));
-    }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM containers WHERE id = $1")
-        .bind(peer)
-        .fetch_optional(&mut *write.tx)
-        .await?;
-    if exists.is_none() {
-        return Err(StoreError::Conflict(format!(
-            "no container has uid {peer_uid}"
-        )));
-    }
-    let already: Option<i64> = sqlx::query_scalar(
-        "SELECT container_id FROM container_links WHERE container_id = $1 AND to_container_id = $2",
-    )
-    .bind(id)
-    .bind(peer)
-    .fetch_optional(&mut *write.tx)
-    .await?;
-    if already.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "already linked to {peer_uid}"
-        )));
-    }
-    sqlx::query("INSERT INTO container_links (container_id, to_container_id) VALUES ($1, $2)")
-        .bind(id)
-        .bind(peer)
-        .execute(&mut *write.tx)
-        .await?;
-    Ok(())
-}
-
-async fn unlink(write: &mut Write, id: i64, peer_uid: i64) -> Result<()> {
-    let removed = match container::id_of(peer_uid) {
-        Some(peer) => sqlx::query(
-            "DELETE FROM container_links WHERE container_id = $1 AND to_container_id = $2",
-        )
-        .bind(id)
-        .bind(peer)
-        .execute(&mut *write.tx)
-        .await?
-        .rows_affected(),
-        None => 0,
-    };
-    if removed == 0 {
-        return Err(StoreError::Conflict(format!("not linked to {peer_uid}")));
-    }
     Ok(())
 }

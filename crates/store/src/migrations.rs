@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "WireGuard VPN pools and networks",
         sql: include_str!("../migrations/0007_vpn.sql"),
     },
+    Migration {
+        version: 8,
+        name: "custom distros",
+        sql: include_str!("../migrations/0008_custom_distros.sql"),
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

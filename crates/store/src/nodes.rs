@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use aws_lc_rs::digest;
 use berth_model::metrics::Metric;
 use berth_model::node::{
-    self, ContainerSpec, DesiredState, DistroSpec, DomainKey, LinkSpec, LoopboxSpec, NodeReport,
-    PortMappingSpec, ServerSpec,
+    self, ContainerSpec, CustomDistroSpec, DesiredState, DistroSpec, DomainKey, LinkSpec,
+    LoopboxSpec, NodeReport, PortMappingSpec, ServerSpec,
 };
 use berth_model::{container, ssh_keys};
 use rand::RngCore;
@@ -242,10 +242,13 @@ impl Store {
         for row in sqlx::query(
             "SELECT c.id, c.uuid, c.name, c.memory, c.storage, c.ssh_keys, c.ssh_keys_mtime, \
              c.last_reboot, c.quota_threshold, c.alarm_freq, c.nofollow, c.dmz, \
-             d.id AS distro_id, d.name AS distro_name, d.path AS distro_path, \
+             c.custom_distros_storage, d.id AS distro_id, d.name AS distro_name, \
+             d.path AS distro_path, cd.id AS custom_id, cd.name AS custom_name, \
+             cd.path AS custom_path, cd.container_id AS custom_storage, \
              cu.uuid AS customer_uuid, cu.rsa_private_key, cu.rsa_public_key \
              FROM containers c JOIN distros d ON d.id = c.distro_id \
              JOIN customers cu ON cu.id = c.customer_id \
+             LEFT JOIN custom_distros cd ON cd.id = c.custom_distro_id \
              WHERE c.server_id = $1 ORDER BY c.id",
         )
         .bind(server_id)
@@ -258,6 +261,15 @@ impl Store {
             }
             let id: i64 = row.try_get("id")?;
             let name: String = row.try_get("name")?;
+            let custom_distro = match row.try_get::<Option<i64>, _>("custom_id")? {
+                Some(custom_id) => Some(CustomDistroSpec {
+                    id: custom_id,
+                    name: row.try_get("custom_name")?,
+                    storage_uid: container::uid_of(row.try_get("custom_storage")?),
+                    path: row.try_get("custom_path")?,
+                }),
+                None => None,
+            };
             containers.push(ContainerSpec {
                 uid: container::uid_of(id),
                 uuid: row.try_get("uuid")?,
@@ -271,6 +283,8 @@ impl Store {
                     name: row.try_get("distro_name")?,
                     path: row.try_get("distro_path")?,
                 },
+                custom_distro,
+                custom_distros_storage: row.try_get::<i64, _>("custom_distros_storage")? != 0,
                 ssh_keys: keys,
                 ssh_keys_mtime: row.try_get("ssh_keys_mtime")?,
                 last_reboot: row.try_get("last_reboot")?,

@@ -8,6 +8,8 @@ use berth_model::billing::{
 use berth_model::container;
 use sqlx::Row;
 
+use crate::bills::check_after_closed_bill;
+pub(crate) use crate::order_subjects::{active_address_in, end_order_of, open_order_of, Subject};
 use crate::products::decimal;
 use crate::write::Write;
 use crate::{time, Result, Store, StoreError};
@@ -237,6 +239,10 @@ impl Store {
         let starts_at = billing_time("starts_at", starts_at)?;
         let address = self.active_billing_address(customer_id).await?;
         let terms = self.terms_for(request, starts_at).await?;
+        if !commit {
+            let mut conn = self.pool().acquire().await?;
+            check_after_closed_bill(&mut conn, address.id, START, starts_at).await?;
+        }
         let mut quote = quote(None, None, terms);
         if commit {
             let mut write = self.write().await?;
@@ -276,6 +282,10 @@ impl Store {
         let mut terms = self.terms_for(request, at).await?;
         let mut conn = self.pool().acquire().await?;
         let plan = plan_replacement(&mut conn, &old, &terms, at).await?;
+        if !commit {
+            plan.check_after_closed_bills(&mut conn, &old, address.id)
+                .await?;
+        }
         drop(conn);
         terms.starts_at = plan.change.new_starts_at;
         let mut quote = plan.quote(&old, terms);
@@ -318,7 +328,22 @@ fn already_ends(verb: &str) -> StoreError {
     StoreError::Conflict(format!("the order already ends; it cannot be {verb}"))
 }
 
-/// Gives order `id` its end, unless a concurrent write gave it one first.
+/// What a change that starts an order is called in a refusal.
+const START: &str = "the order's start";
+/// What a change that ends an order is called in a refusal.
+const END: &str = "the end of the order's billing";
+
+/// Refuses a new `end` for order `id` that falls in a closed bill of its address.
+async fn check_order_end(conn: &mut sqlx::AnyConnection, id: i64, end: i64) -> Result<()> {
+    let address_id: i64 = sqlx::query_scalar("SELECT billing_address_id FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    check_after_closed_bill(conn, address_id, END, end + 1).await
+}
+
+/// Gives order `id` its end, unless a concurrent write gave it one first or the end falls in
+/// a closed bill.
 pub(crate) async fn end_open_order(
     write: &mut Write,
     customer_id: i64,
@@ -326,6 +351,7 @@ pub(crate) async fn end_open_order(
     end: i64,
     verb: &str,
 ) -> Result<()> {
+    check_order_end(&mut write.tx, id, end).await?;
     let ended = sqlx::query(
         "UPDATE orders SET ends_at = $1 WHERE id = $2 AND customer_id = $3 AND ends_at IS NULL",
     )
@@ -399,6 +425,22 @@ pub(crate) async fn plan_replacement(
 }
 
 impl Replacement {
+    /// Refuses, as a commit would, a replacement of `old` billed to `address_id` from now on
+    /// whose changes fall in a closed bill: the old (or cut) order's new end, the new start.
+    async fn check_after_closed_bills(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        old: &Order,
+        address_id: i64,
+    ) -> Result<()> {
+        let end = match &self.cut {
+            Some(cut) => cut.terms.ends_at.unwrap_or(cut.ends_at),
+            None => self.change.old_ends_at,
+        };
+        check_after_closed_bill(conn, old.billing_address_id, END, end + 1).await?;
+        check_after_closed_bill(conn, address_id, START, self.change.new_starts_at).await
+    }
+
     /// What the replacement of `old` by an order of `terms` charges: the quote shows the
     /// order that stops, the running one when a pending one is cut short.
     pub(crate) fn quote(&self, old: &Order, terms: OrderTerms) -> OrderQuote {
@@ -424,6 +466,7 @@ impl Replacement {
     ) -> Result<()> {
         if let Some(cut) = &self.cut {
             let new_end = cut.terms.ends_at.unwrap_or(cut.ends_at);
+            check_order_end(&mut write.tx, cut.id, new_end).await?;
             let cut_short = sqlx::query(
                 "UPDATE orders SET ends_at = $1 WHERE id = $2 AND customer_id = $3 AND ends_at = $4",
             )
@@ -468,8 +511,16 @@ pub(crate) struct NewOrder<'a> {
     pub vpn_network: Option<i64>,
 }
 
-/// Inserts `order` in `write`, returning its id.
+/// Inserts `order` in `write`, returning its id; an order starting in a closed bill is a
+/// conflict.
 pub(crate) async fn insert_order(write: &mut Write, order: &NewOrder<'_>) -> Result<i64> {
+    check_after_closed_bill(
+        &mut write.tx,
+        order.address_id,
+        START,
+        order.terms.starts_at,
+    )
+    .await?;
     let (container_id, size) = match order.container {
         Some((id, size)) => (Some(id), Some(size)),
         None => (None, None),
@@ -495,71 +546,4 @@ pub(crate) async fn insert_order(write: &mut Write, order: &NewOrder<'_>) -> Res
     .bind(time::now())
     .fetch_one(&mut *write.tx)
     .await?)
-}
-
-/// What an order may follow besides its product: it is placed, replaced and ended with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Subject {
-    /// A container (database id).
-    Container(i64),
-    /// A VPN network (database id).
-    VpnNetwork(i64),
-}
-
-impl Subject {
-    fn column_and_id(self) -> (&'static str, i64) {
-        match self {
-            Subject::Container(id) => ("container_id", id),
-            Subject::VpnNetwork(id) => ("vpn_network_id", id),
-        }
-    }
-}
-
-/// The order of `subject` that has no end yet, if any.
-pub(crate) async fn open_order_of(write: &mut Write, subject: Subject) -> Result<Option<Order>> {
-    let (column, id) = subject.column_and_id();
-    let sql =
-        format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.{column} = $1 AND o.ends_at IS NULL");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *write.tx)
-        .await?
-        .as_ref()
-        .map(order_from_row)
-        .transpose()
-}
-
-/// Ends the open order of `subject`, gone at `at`, with its committed period, as a
-/// cancellation.
-pub(crate) async fn end_order_of(
-    write: &mut Write,
-    customer_id: i64,
-    subject: Subject,
-    at: i64,
-) -> Result<()> {
-    if let Some(open) = open_order_of(write, subject).await? {
-        let end = open.terms.cancel(at)?;
-        end_open_order(write, customer_id, open.id, end, "cancelled").await?;
-    }
-    Ok(())
-}
-
-/// The customer's active billing address, read in `write`; a conflict naming `what` when
-/// there is none.
-pub(crate) async fn active_address_in(
-    write: &mut Write,
-    customer_id: i64,
-    what: &str,
-) -> Result<i64> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM billing_addresses WHERE customer_id = $1 AND active = 1",
-    )
-    .bind(customer_id)
-    .fetch_optional(&mut *write.tx)
-    .await?;
-    id.ok_or_else(|| {
-        StoreError::Conflict(format!(
-            "{what} are billed: add a billing address before ordering one"
-        ))
-    })
 }

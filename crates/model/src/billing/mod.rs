@@ -10,6 +10,7 @@
 //! seconds, so a whole period bills exactly one unit.
 
 mod bill;
+mod closed;
 mod money;
 mod order;
 mod period;
@@ -25,6 +26,7 @@ pub use bill::{
     bill_records, bill_until, bill_windows, billing_time, month_end, month_start, utc_text,
     BillRecordLine, BillTotals, BillWindow,
 };
+pub use closed::{check_after_closed, ClosedBill, ReachesClosedBill};
 pub use money::{parse_money, parse_payment_amount, parse_unit_price, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};
 pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod};
