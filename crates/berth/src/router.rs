@@ -53,6 +53,18 @@ pub struct RouterArgs {
     /// Seconds a signed packet's `unix` may differ from the router's clock.
     #[arg(long, env = "BERTH_ROUTER_SIGN_TOLERANCE", default_value_t = 300)]
     sign_tolerance: u64,
+    /// Directory of the router's state (the anti-replay state, `replay.json`), created if
+    /// missing.
+    #[arg(
+        long,
+        env = "BERTH_ROUTER_STATE_DIR",
+        default_value = "/var/lib/berth/router"
+    )]
+    state_dir: PathBuf,
+    /// Seconds between two summary lines of refused subscriptions (the first few of each
+    /// interval are logged one by one).
+    #[arg(long, env = "BERTH_ROUTER_REFUSED_LOG_INTERVAL", default_value_t = 10)]
+    refused_log_interval: u64,
     /// Threads serving HTTP and HTTPS, each with its own runtime and listeners (default:
     /// one per core).
     #[arg(long, env = "BERTH_ROUTER_THREADS")]
@@ -71,6 +83,7 @@ impl RouterArgs {
             subscription_udp: self.subscription_udp,
             subscription_unix: self.subscription_unix,
             sign_check_dir: self.sign_check,
+            state_dir: Some(self.state_dir),
             control_plane: self
                 .api
                 .zip(self.token)
@@ -83,6 +96,7 @@ impl RouterArgs {
             timeouts: Timeouts {
                 subscription_tolerance: Duration::from_secs(self.subscription_tolerance),
                 sign_tolerance: Duration::from_secs(self.sign_tolerance),
+                refusal_log_interval: Duration::from_secs(self.refused_log_interval.max(1)),
                 ..Timeouts::default()
             },
         }

@@ -41,6 +41,10 @@ pub struct Timeouts {
     pub upstream_response: Duration,
     /// Time for a TLS handshake.
     pub tls_handshake: Duration,
+    /// Time to read the key and certificate files a subscription names.
+    pub file_read: Duration,
+    /// At most one summary line of refused subscriptions per this interval.
+    pub refusal_log_interval: Duration,
 }
 
 impl Default for Timeouts {
@@ -52,6 +56,8 @@ impl Default for Timeouts {
             upstream_connect: Duration::from_secs(10),
             upstream_response: Duration::from_secs(500),
             tls_handshake: Duration::from_secs(10),
+            file_read: Duration::from_secs(2),
+            refusal_log_interval: Duration::from_secs(10),
         }
     }
 }
@@ -70,6 +76,9 @@ pub struct RouterConfig {
     pub subscription_unix: Option<PathBuf>,
     /// Directory of `<key>.pem` public keys, as uWSGI's `subscriptions-sign-check`.
     pub sign_check_dir: Option<PathBuf>,
+    /// Directory of the router's state (`replay.json`, the anti-replay state), created if
+    /// missing; without it the anti-replay state lives in memory only.
+    pub state_dir: Option<PathBuf>,
     /// Control plane to take the domain → public key map from.
     pub control_plane: Option<ControlPlane>,
     /// Stats listener: Prometheus text on `/metrics`, JSON on `/stats.json`.

@@ -1,9 +1,9 @@
 //! Who may subscribe a domain: its owner's public key, from the control plane's
 //! domain-key map or from a `<key>.pem` directory (uWSGI's `subscriptions-sign-check`).
+//! The map also tells the routing table who owns which name (see [`Ownership`]).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use berth_wire::VerifyingKey;
@@ -11,12 +11,15 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::config::ControlPlane;
+use crate::ownership::{OwnerId, Owners, Ownership};
+use crate::routing_table::RoutingTable;
 
 /// The public keys subscriptions are checked against.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DomainKeys {
     dir: Option<PathBuf>,
-    from_api: RwLock<HashMap<String, VerifyingKey>>,
+    table: Arc<RoutingTable>,
+    owners: Mutex<Owners>,
     revision: RwLock<i64>,
 }
 
@@ -36,44 +39,58 @@ pub fn pem_file_name(key: &str) -> String {
 }
 
 impl DomainKeys {
-    /// Keys from `dir` (if any) and from whatever the control plane later supplies.
-    pub fn new(dir: Option<PathBuf>) -> DomainKeys {
+    /// Keys from `dir` (if any) and from whatever the control plane later supplies, whose
+    /// ownership map goes to `table`.
+    pub fn new(dir: Option<PathBuf>, table: Arc<RoutingTable>) -> DomainKeys {
         DomainKeys {
             dir,
-            ..DomainKeys::default()
+            table,
+            owners: Mutex::new(Owners::default()),
+            revision: RwLock::new(0),
         }
     }
 
-    /// The key that may sign subscriptions for `raw_key` (as sent) whose routing key is
-    /// `routing_key`. The control plane's map is asked first, by routing key; a wildcard
-    /// `.example.org` is also granted to the owner of `example.org`. Then the directory,
-    /// by the sanitised raw key, as uWSGI names its files.
-    pub fn key_for(&self, raw_key: &str, routing_key: &str) -> Option<VerifyingKey> {
-        if let Ok(map) = self.from_api.read() {
-            let apex = routing_key.strip_prefix('.');
-            if let Some(k) = map
-                .get(routing_key)
-                .or_else(|| apex.and_then(|a| map.get(a)))
-            {
-                return Some(k.clone());
-            }
+    /// The owner that may sign subscriptions for `raw_key` (as sent) whose routing key is
+    /// `routing_key`, and its key. The control plane's map is asked first, by routing key
+    /// ([`Ownership::grant`]: the exact name, else the nearest wildcard up the labels, a
+    /// wildcard's apex counting as the wildcard). Then the directory, by the sanitised raw
+    /// key, as uWSGI names its files.
+    pub fn key_for(
+        &self,
+        raw_key: &str,
+        routing_key: &str,
+    ) -> Option<(OwnerId, Arc<VerifyingKey>)> {
+        if let Some(granted) = self.table.ownership().grant(routing_key) {
+            return Some(granted);
         }
         let dir = self.dir.as_ref()?;
         let pem = std::fs::read_to_string(dir.join(pem_file_name(raw_key))).ok()?;
-        match VerifyingKey::from_pem(&pem) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                tracing::warn!(key = raw_key, error = %e, "unusable public key in the sign-check directory");
-                None
-            }
+        let interned = self.owners.lock().ok()?.intern(&pem);
+        if interned.is_none() {
+            tracing::warn!(
+                key = raw_key,
+                "unusable public key in the sign-check directory"
+            );
         }
+        interned
     }
 
-    /// Replace the control plane's map.
-    pub fn replace(&self, revision: i64, keys: HashMap<String, VerifyingKey>) {
-        if let Ok(mut map) = self.from_api.write() {
-            *map = keys;
+    /// Apply a revision of the control plane's map: (domain name, owner's PEM public key).
+    pub fn replace(&self, revision: i64, domains: Vec<(String, String)>) {
+        let mut entries = Vec::with_capacity(domains.len());
+        if let Ok(mut owners) = self.owners.lock() {
+            for (name, pem) in domains {
+                match (crate::host::routing_key(&name), owners.intern(&pem)) {
+                    (Some(key), Some((owner, public))) => entries.push((key, owner, public)),
+                    _ => {
+                        tracing::warn!(domain = %name, "control plane sent an unusable domain key")
+                    }
+                }
+            }
         }
+        let ownership = Ownership::new(entries);
+        tracing::info!(revision, domains = ownership.len(), "domain keys updated");
+        self.table.set_ownership(Arc::new(ownership));
         if let Ok(mut r) = self.revision.write() {
             *r = revision;
         }
@@ -102,7 +119,7 @@ struct DomainKeyEntry {
 /// `GET {url}/node/v1/domain-keys?revision=N` with the bearer token and apply every new
 /// revision, backing off on errors, until `shutdown` turns true.
 pub async fn follow_control_plane(
-    keys: std::sync::Arc<DomainKeys>,
+    keys: Arc<DomainKeys>,
     plane: ControlPlane,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -136,26 +153,12 @@ pub async fn follow_control_plane(
             Ok(answer) => {
                 backoff = Duration::from_millis(250);
                 if answer.revision != keys.revision() {
-                    let mut map = HashMap::new();
-                    for d in answer.domains {
-                        match (
-                            crate::host::routing_key(&d.name),
-                            VerifyingKey::from_pem(&d.public_key_pem),
-                        ) {
-                            (Some(name), Ok(k)) => {
-                                map.insert(name, k);
-                            }
-                            _ => {
-                                tracing::warn!(domain = %d.name, "control plane sent an unusable domain key")
-                            }
-                        }
-                    }
-                    tracing::info!(
-                        revision = answer.revision,
-                        domains = map.len(),
-                        "domain keys updated"
-                    );
-                    keys.replace(answer.revision, map);
+                    let domains = answer
+                        .domains
+                        .into_iter()
+                        .map(|d| (d.name, d.public_key_pem))
+                        .collect();
+                    keys.replace(answer.revision, domains);
                 }
             }
             Err(e) => {

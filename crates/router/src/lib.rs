@@ -16,6 +16,7 @@
 pub mod balancer;
 mod body;
 mod cgi;
+mod client_cert;
 pub mod config;
 mod domain_keys;
 mod exchange;
@@ -23,16 +24,26 @@ mod hop_by_hop;
 mod host;
 mod listener;
 mod node;
+mod notify;
+mod ownership;
+#[cfg(test)]
+mod ownership_property;
+mod path_worker;
 mod pem_source;
 mod proxy;
+mod refusal_log;
 mod replay;
+mod replay_state;
 mod request_head;
 mod response;
 mod reuseport;
 mod routing_table;
+mod sender_path;
+mod sni_loader;
 mod stats;
 mod subscription;
 mod tls;
+mod tls_material;
 mod upstream;
 
 use std::future::Future;
@@ -47,9 +58,12 @@ pub use balancer::Balancing;
 pub use config::{ControlPlane, HttpsConfig, RouterConfig, Timeouts};
 
 use domain_keys::DomainKeys;
+use path_worker::PathWorker;
 use proxy::Proxy;
+use refusal_log::RefusalLog;
 use replay::ReplayGuard;
 use routing_table::RoutingTable;
+use sni_loader::SniLoader;
 use subscription::{SubscriptionCounters, Subscriptions};
 use tls::TlsAcceptor;
 
@@ -69,6 +83,14 @@ pub enum RouterError {
     /// The default certificate or key could not be loaded.
     #[error("default certificate: {0}")]
     Tls(#[from] tls::TlsError),
+    /// The state directory could not be created.
+    #[error("cannot create the state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
 }
 
 /// Where the router actually listens (ports resolved when 0 was asked for).
@@ -181,15 +203,36 @@ impl Router {
             timeouts: config.timeouts.clone(),
             not_found: Default::default(),
         });
-        let keys = config
-            .signing_required()
-            .then(|| Arc::new(DomainKeys::new(config.sign_check_dir.clone())));
+        let keys = config.signing_required().then(|| {
+            Arc::new(DomainKeys::new(
+                config.sign_check_dir.clone(),
+                table.clone(),
+            ))
+        });
+        let replay = match &config.state_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| RouterError::StateDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                ReplayGuard::restored(replay_state::load(
+                    &dir.join(replay_state::FILE_NAME),
+                    replay::now_unix(),
+                    config.timeouts.sign_tolerance,
+                ))
+            }
+            None => ReplayGuard::default(),
+        };
+        let worker = Arc::new(PathWorker::new(config.timeouts.file_read));
         let subs = Arc::new(Subscriptions {
             table: table.clone(),
             keys,
-            replay: ReplayGuard::default(),
+            replay: Arc::new(replay),
             sign_tolerance: config.timeouts.sign_tolerance,
             counters: SubscriptionCounters::default(),
+            refusals: Arc::new(RefusalLog::new(config.timeouts.refusal_log_interval)),
+            sni: SniLoader::new(worker.clone()),
+            worker,
         });
         let mut addrs = BoundAddrs::default();
         let threads = config.listener_threads.max(1);
@@ -319,6 +362,13 @@ impl Router {
             (self.config.control_plane.clone(), self.subs.keys.clone())
         {
             tasks.spawn(domain_keys::follow_control_plane(keys, plane, stop.clone()));
+        }
+        if let Some(dir) = &self.config.state_dir {
+            tasks.spawn(replay_state::keep_saved(
+                self.subs.replay.clone(),
+                dir.join(replay_state::FILE_NAME),
+                stop.clone(),
+            ));
         }
         tasks.spawn(subscription::expire_loop(
             self.subs.clone(),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::tls_material::Material;
 use crate::upstream::IdleConns;
 
 /// Where and how a node is reached.
@@ -90,6 +91,8 @@ pub struct Node {
     pub counters: Counters,
     /// Idle keep-alive connections of an HTTP node.
     pub http_pool: IdleConns,
+    /// The TLS material the node announced last, if any.
+    tls_material: Mutex<Option<Material>>,
 }
 
 impl Node {
@@ -110,6 +113,7 @@ impl Node {
             failures: AtomicU64::new(0),
             counters: Counters::default(),
             http_pool: IdleConns::default(),
+            tls_material: Mutex::new(None),
         }
     }
 
@@ -135,6 +139,14 @@ impl Node {
             .lock()
             .map(|seen| seen.elapsed())
             .unwrap_or_default()
+    }
+
+    /// Record the TLS material of an announce; whether it differs from the last one.
+    pub fn announce_material(&self, material: Material) -> bool {
+        match self.tls_material.lock() {
+            Ok(mut last) => last.replace(material) != Some(material),
+            Err(_) => false,
+        }
     }
 
     /// Mark the node dead after a failed connect.

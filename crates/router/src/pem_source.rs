@@ -1,12 +1,15 @@
 //! Reading the PEM a subscription names (`sni_key`, `sni_crt`, `sni_ca`): inline PEM, or a
-//! file the sender itself could read.
+//! regular file the sender itself owns, opened without following links the sender could
+//! swap and without ever blocking (see [`crate::sender_path`]).
 
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+use crate::sender_path::{open_as_sender, SenderPathError};
 
 /// Largest PEM file the router reads.
-const MAX_PEM_BYTES: u64 = 1 << 20;
+pub const MAX_PEM_BYTES: u64 = 1 << 20;
 
 /// Who sent a subscription, as far as the transport tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,20 +32,13 @@ pub enum PemSourceError {
     /// A unix datagram without credentials.
     #[error("the sender's credentials are unknown")]
     NoCredentials,
-    /// The file belongs to another user.
-    #[error("{path} is owned by uid {owner}, not by the sender (uid {sender})")]
-    NotOwner {
-        /// The file.
-        path: String,
-        /// Its owner.
-        owner: u32,
-        /// The sender.
-        sender: u32,
-    },
+    /// The path is not a regular file of the sender's (or goes through a link).
+    #[error(transparent)]
+    Path(#[from] SenderPathError),
     /// The file is too large to be a PEM.
     #[error("{0} is larger than 1 MiB")]
     TooLarge(String),
-    /// The file could not be opened or read.
+    /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
@@ -53,8 +49,9 @@ pub enum PemSourceError {
 }
 
 /// The PEM bytes of a subscription value: the value itself when it is inline PEM, else the
-/// contents of the file it names, read only when the sender is root or owns the file. The
-/// ownership is checked on the opened file, so a swapped symlink cannot slip past it.
+/// contents of the regular file it names, read only when the sender is root or owns the
+/// file, and at most [`MAX_PEM_BYTES`]. Blocking file I/O: call it off the paths that apply
+/// subscriptions and serve requests.
 pub fn read_pem(value: &str, sender: Sender) -> Result<Vec<u8>, PemSourceError> {
     if value.trim_start().starts_with("-----BEGIN ") {
         return Ok(value.as_bytes().to_vec());
@@ -64,24 +61,26 @@ pub fn read_pem(value: &str, sender: Sender) -> Result<Vec<u8>, PemSourceError> 
         Sender::Unix { uid: None } => return Err(PemSourceError::NoCredentials),
         Sender::Unix { uid: Some(uid) } => uid,
     };
-    let io = |source| PemSourceError::Io {
+    let checked = open_as_sender(value, uid, FileType::RegularFile)?;
+    if u64::try_from(checked.stat.st_size).unwrap_or(u64::MAX) > MAX_PEM_BYTES {
+        return Err(PemSourceError::TooLarge(value.to_owned()));
+    }
+    let io = |source: std::io::Error| PemSourceError::Io {
         path: value.to_owned(),
         source,
     };
-    let file = std::fs::File::open(Path::new(value)).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if uid != 0 && meta.uid() != uid {
-        return Err(PemSourceError::NotOwner {
-            path: value.to_owned(),
-            owner: meta.uid(),
-            sender: uid,
-        });
-    }
-    if meta.len() > MAX_PEM_BYTES {
+    // The very file checked, reopened for reading through its descriptor.
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let file = rustix::fs::open(checked.proc_path(), flags, Mode::empty())
+        .map(std::fs::File::from)
+        .map_err(|e| io(e.into()))?;
+    let mut pem = Vec::new();
+    file.take(MAX_PEM_BYTES + 1)
+        .read_to_end(&mut pem)
+        .map_err(io)?;
+    if pem.len() as u64 > MAX_PEM_BYTES {
         return Err(PemSourceError::TooLarge(value.to_owned()));
     }
-    let mut pem = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_PEM_BYTES).read_to_end(&mut pem).map_err(io)?;
     Ok(pem)
 }
 
@@ -97,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_need_an_owner() {
+    fn paths_need_an_owner_a_regular_file_and_a_bounded_size() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("k.pem");
         std::fs::write(&path, "x").expect("write");
@@ -123,7 +122,19 @@ mod tests {
                     uid: Some(stranger)
                 }
             ),
-            Err(PemSourceError::NotOwner { .. })
+            Err(PemSourceError::Path(SenderPathError::NotOwner { .. }))
+        ));
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'x'; (MAX_PEM_BYTES + 1) as usize]).expect("write");
+        assert!(matches!(
+            read_pem(big.to_str().expect("utf8"), Sender::Unix { uid: Some(me) }),
+            Err(PemSourceError::TooLarge(_))
+        ));
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        assert!(matches!(
+            read_pem(fifo.to_str().expect("utf8"), Sender::Unix { uid: Some(me) }),
+            Err(PemSourceError::Path(SenderPathError::WrongType { .. }))
         ));
     }
 }

@@ -1,9 +1,17 @@
 //! Anti-replay for signed subscriptions: per node, `unix` must grow strictly and stay
-//! within a tolerance of the router's clock.
+//! within a tolerance of the router's clock. The state is bounded ([`MAX_NODES`]) and can
+//! be saved and restored ([`crate::replay_state`]), so a restart accepts nothing older.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
+
+/// Nodes remembered at most. When full, the oldest are forgotten and the floor rises to
+/// their time: a forgotten node's packets must then be newer than the floor.
+pub const MAX_NODES: usize = 100_000;
 
 /// Why a signed packet's time was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +43,19 @@ pub enum ReplayError {
 /// packet cannot bring it back while it is still within the time window.
 #[derive(Debug, Default)]
 pub struct ReplayGuard {
-    last: Mutex<HashMap<(String, String), u64>>,
+    state: Mutex<ReplayState>,
+    dirty: AtomicBool,
+    urgent: Notify,
+}
+
+/// What the guard remembers: the last time per node, and the floor every node's packets
+/// must be newer than.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayState {
+    /// Last accepted `unix` per (routing key, address).
+    pub last: HashMap<(String, String), u64>,
+    /// Packets of nodes not in `last` must be newer than this.
+    pub floor: u64,
 }
 
 /// Seconds since the epoch.
@@ -65,24 +85,72 @@ impl ReplayGuard {
                 tolerance_s,
             });
         }
-        let Ok(mut last) = self.last.lock() else {
+        let Ok(mut state) = self.state.lock() else {
             return Err(ReplayError::Missing);
         };
-        let entry = last
-            .entry((key.to_owned(), address.to_owned()))
-            .or_insert(0);
-        if unix <= *entry {
-            return Err(ReplayError::NotNewer { unix, last: *entry });
+        let node = (key.to_owned(), address.to_owned());
+        let last = state.last.get(&node).copied().unwrap_or(state.floor);
+        if unix <= last {
+            return Err(ReplayError::NotNewer { unix, last });
         }
-        *entry = unix;
+        if !state.last.contains_key(&node) && state.last.len() >= MAX_NODES {
+            state.forget_oldest(MAX_NODES / 10);
+        }
+        state.last.insert(node, unix);
+        drop(state);
+        self.dirty.store(true, Ordering::Relaxed);
         Ok(())
     }
 
     /// Forget nodes whose last time is out of the window anyway.
     pub fn purge(&self, now: u64, tolerance: Duration) {
-        if let Ok(mut last) = self.last.lock() {
-            last.retain(|_, unix| now.saturating_sub(*unix) <= tolerance.as_secs());
+        if let Ok(mut state) = self.state.lock() {
+            state
+                .last
+                .retain(|_, unix| now.saturating_sub(*unix) <= tolerance.as_secs());
         }
+    }
+
+    /// A guard that starts from `state`.
+    pub fn restored(state: ReplayState) -> ReplayGuard {
+        ReplayGuard {
+            state: Mutex::new(state),
+            ..ReplayGuard::default()
+        }
+    }
+
+    /// A copy of the state, to save.
+    pub fn snapshot(&self) -> ReplayState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Ask for the state to be saved at once: the packet just accepted changed the routing
+    /// table (a new node, an unsubscribe), so replaying an older one would matter.
+    pub fn save_soon(&self) {
+        self.urgent.notify_one();
+    }
+
+    /// Resolves when [`save_soon`](Self::save_soon) was called since the last time.
+    pub async fn urgent(&self) {
+        self.urgent.notified().await
+    }
+
+    /// Whether a packet was accepted since the last call.
+    pub fn take_dirty(&self) -> bool {
+        self.dirty.swap(false, Ordering::Relaxed)
+    }
+}
+
+impl ReplayState {
+    /// Forget the `n` nodes with the oldest times, raising the floor to the newest of them.
+    fn forget_oldest(&mut self, n: usize) {
+        let mut times: Vec<u64> = self.last.values().copied().collect();
+        times.sort_unstable();
+        let Some(&cut) = times.get(n.min(times.len()).saturating_sub(1)) else {
+            return;
+        };
+        self.floor = self.floor.max(cut);
+        self.last.retain(|_, unix| *unix > cut);
     }
 }
 
@@ -111,5 +179,27 @@ mod tests {
         );
         g.purge(1100, t);
         assert_eq!(g.check_and_record("a", "x", Some(1090), 1100, t), Ok(()));
+    }
+
+    #[test]
+    fn a_full_guard_forgets_the_oldest_below_a_floor() {
+        let mut state = ReplayState::default();
+        for i in 0..10u64 {
+            state.last.insert(("k".into(), format!("n{i}")), 100 + i);
+        }
+        state.forget_oldest(3);
+        assert_eq!(state.floor, 102);
+        assert_eq!(state.last.len(), 7);
+        let g = ReplayGuard::restored(state);
+        let t = Duration::from_secs(60);
+        assert!(matches!(
+            g.check_and_record("k", "n0", Some(102), 110, t),
+            Err(ReplayError::NotNewer { last: 102, .. })
+        ));
+        assert_eq!(g.check_and_record("k", "n0", Some(103), 110, t), Ok(()));
+        assert!(matches!(
+            g.check_and_record("k", "n9", Some(109), 110, t),
+            Err(ReplayError::NotNewer { .. })
+        ));
     }
 }

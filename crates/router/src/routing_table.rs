@@ -1,30 +1,44 @@
-//! The routing table: subscription key → slot of nodes (and the slot's TLS settings).
+//! The routing table: subscription key → slot of nodes (and the slot's TLS settings), and
+//! who owns which name, so that a lookup never falls back to another owner's wildcard.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::balancer::Balancing;
 use crate::host::dotsplit;
 use crate::node::{Counters, Node, Target};
+use crate::ownership::{OwnerId, Ownership};
 use crate::tls::DomainTls;
+use crate::tls_material::Material;
 
-/// One subscription key and the nodes that serve it.
+/// `Slot::owner` when nobody owns the slot (signing off, or a key from the directory).
+const NO_OWNER: u64 = u64::MAX;
+
+/// One subscription key and the nodes that serve it. Every node and the TLS settings of a
+/// slot come from one owner: a subscription signed by another owner replaces them.
 #[derive(Debug)]
 pub struct Slot {
     /// The routing key (lower case, no port; a leading `.` for a wildcard).
     pub key: String,
     nodes: Mutex<Vec<Arc<Node>>>,
-    tls: RwLock<Option<Arc<DomainTls>>>,
+    owner: AtomicU64,
+    tls: RwLock<Option<(Material, Arc<DomainTls>)>>,
     /// Traffic counters of the domain.
     pub counters: Counters,
 }
 
+fn owner_bits(owner: Option<OwnerId>) -> u64 {
+    owner.map_or(NO_OWNER, |o| u64::from(o.0))
+}
+
 impl Slot {
-    fn new(key: String) -> Slot {
+    fn new(key: String, owner: Option<OwnerId>) -> Slot {
         Slot {
             key,
             nodes: Mutex::new(Vec::new()),
+            owner: AtomicU64::new(owner_bits(owner)),
             tls: RwLock::new(None),
             counters: Counters::default(),
         }
@@ -35,9 +49,25 @@ impl Slot {
         self.nodes.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
-    /// The slot's TLS settings from its first SNI subscription, if any.
+    /// The slot's current TLS settings, if any SNI subscription brought usable ones.
     pub fn tls(&self) -> Option<Arc<DomainTls>> {
-        self.tls.read().ok().and_then(|t| t.clone())
+        self.tls
+            .read()
+            .ok()
+            .and_then(|t| t.as_ref().map(|(_, tls)| tls.clone()))
+    }
+
+    /// The owner whose subscriptions fill the slot (`None`: ownership unknown).
+    pub fn owner(&self) -> Option<OwnerId> {
+        u32::try_from(self.owner.load(Ordering::Relaxed))
+            .ok()
+            .map(OwnerId)
+    }
+
+    /// Whether the slot may answer a name owned by `name_owner`: always for a name nobody
+    /// owns (uWSGI's rule), else only when the slot has the same owner.
+    fn may_answer(&self, name_owner: Option<OwnerId>) -> bool {
+        name_owner.is_none() || self.owner() == name_owner
     }
 
     fn pick(&self, balancing: Balancing) -> Option<Arc<Node>> {
@@ -75,11 +105,30 @@ pub struct NodeAnnounce {
     pub load: u64,
 }
 
+/// The slots by routing key, and the ownership they are checked against, under one lock.
+#[derive(Debug, Default)]
+struct Inner {
+    slots: HashMap<String, Arc<Slot>>,
+    ownership: Arc<Ownership>,
+}
+
+impl Inner {
+    /// The slots that may answer `key`, in the order of its dotsplit walk (the exact name
+    /// first): those whose owner is the name's owner, or any when nobody owns the name.
+    fn answering<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a str, &'a Arc<Slot>)> {
+        let owner = self.ownership.owner_of(key);
+        dotsplit(key).filter_map(move |name| {
+            let slot = self.slots.get(name)?;
+            slot.may_answer(owner).then_some((name, slot))
+        })
+    }
+}
+
 /// Every slot, by routing key. Lookups take a read lock; subscriptions a write lock only
-/// when a slot is created or dropped.
+/// when a slot is created or dropped, or the ownership map is replaced.
 #[derive(Debug, Default)]
 pub struct RoutingTable {
-    slots: RwLock<HashMap<String, Arc<Slot>>>,
+    inner: RwLock<Inner>,
     balancing: Balancing,
 }
 
@@ -87,54 +136,81 @@ impl RoutingTable {
     /// An empty table that balances with `balancing`.
     pub fn new(balancing: Balancing) -> RoutingTable {
         RoutingTable {
-            slots: RwLock::new(HashMap::new()),
+            inner: RwLock::new(Inner::default()),
             balancing,
         }
     }
 
     /// The slot of exactly `key`.
     pub fn slot(&self, key: &str) -> Option<Arc<Slot>> {
-        self.slots.read().ok()?.get(key).cloned()
+        self.inner.read().ok()?.slots.get(key).cloned()
     }
 
     /// Every slot (for stats).
     pub fn slots(&self) -> Vec<Arc<Slot>> {
-        self.slots
+        self.inner
             .read()
-            .map(|s| s.values().cloned().collect())
+            .map(|s| s.slots.values().cloned().collect())
             .unwrap_or_default()
     }
 
+    /// The ownership map lookups are checked against.
+    pub fn ownership(&self) -> Arc<Ownership> {
+        self.inner
+            .read()
+            .map(|i| i.ownership.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replace the ownership map (a new revision of the control plane's domain map).
+    pub fn set_ownership(&self, ownership: Arc<Ownership>) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.ownership = ownership;
+        }
+    }
+
     /// Route a key: the exact name, then its dotsplit suffixes; the first slot with a live
-    /// node wins and that node is chosen.
+    /// node that may answer the name (see [`Ownership::owner_of`]) wins and that node is
+    /// chosen.
     pub fn route(&self, key: &str) -> Option<(Arc<Slot>, Arc<Node>)> {
-        let slots = self.slots.read().ok()?;
-        dotsplit(key).find_map(|name| {
-            let slot = slots.get(name)?;
+        let inner = self.inner.read().ok()?;
+        let routed = inner.answering(key).find_map(|(_, slot)| {
             let node = slot.pick(self.balancing)?;
             Some((slot.clone(), node))
-        })
+        });
+        routed
     }
 
-    /// The TLS settings for an SNI name: the first slot on its dotsplit walk that has any.
+    /// The TLS settings for an SNI name: the first slot on its dotsplit walk that may answer
+    /// the name and has any.
     pub fn tls_for(&self, key: &str) -> Option<(String, Arc<DomainTls>)> {
-        let slots = self.slots.read().ok()?;
-        dotsplit(key).find_map(|name| Some((name.to_owned(), slots.get(name)?.tls()?)))
+        let inner = self.inner.read().ok()?;
+        let found = inner
+            .answering(key)
+            .find_map(|(name, slot)| Some((name.to_owned(), slot.tls()?)));
+        found
     }
 
-    /// Add or refresh a node of `key`.
-    pub fn subscribe(&self, key: &str, announce: NodeAnnounce) -> Subscribed {
+    /// Add or refresh a node of `key` for `owner`. A subscription from another owner than
+    /// the slot's (the name changed hands) empties the slot first: nodes and TLS settings.
+    pub fn subscribe(
+        &self,
+        key: &str,
+        announce: NodeAnnounce,
+        owner: Option<OwnerId>,
+    ) -> Subscribed {
         let existing = self.slot(key);
         let (slot, created) = match existing {
             Some(slot) => (slot, false),
-            None => match self.slots.write() {
-                Ok(mut slots) => {
+            None => match self.inner.write() {
+                Ok(mut inner) => {
                     let mut created = false;
-                    let slot = slots
+                    let slot = inner
+                        .slots
                         .entry(key.to_owned())
                         .or_insert_with(|| {
                             created = true;
-                            Arc::new(Slot::new(key.to_owned()))
+                            Arc::new(Slot::new(key.to_owned(), owner))
                         })
                         .clone();
                     (slot, created)
@@ -145,6 +221,18 @@ impl RoutingTable {
         let Ok(mut nodes) = slot.nodes.lock() else {
             return Subscribed::Refreshed;
         };
+        if slot.owner.load(Ordering::Relaxed) != owner_bits(owner) {
+            tracing::info!(
+                key,
+                dropped = nodes.len(),
+                "the name has a new owner: its nodes and TLS settings are dropped"
+            );
+            nodes.clear();
+            if let Ok(mut tls) = slot.tls.write() {
+                *tls = None;
+            }
+            slot.owner.store(owner_bits(owner), Ordering::Relaxed);
+        }
         if let Some(node) = nodes.iter().find(|n| n.address == announce.address) {
             node.refresh(announce.weight, announce.cores, announce.load);
             return Subscribed::Refreshed;
@@ -165,18 +253,37 @@ impl RoutingTable {
         }
     }
 
-    /// Give a slot its TLS settings unless it already has some (the first wins, as uWSGI).
-    pub fn set_tls_if_absent(&self, key: &str, tls: Arc<DomainTls>) -> bool {
+    /// Whether node `address` of `key` brings TLS material to build: material the node did
+    /// not announce last time (it is recorded as the node's now) and the slot does not use.
+    /// Nodes that keep announcing the material they always did never take the slot back,
+    /// and material that could not be used is not tried again until it changes.
+    pub fn wants_tls(&self, key: &str, address: &str, material: Material) -> bool {
+        let Some(slot) = self.slot(key) else {
+            return false;
+        };
+        let node = slot
+            .nodes
+            .lock()
+            .ok()
+            .and_then(|nodes| nodes.iter().find(|n| n.address == address).cloned());
+        if !node.is_some_and(|n| n.announce_material(material)) {
+            return false;
+        }
+        slot.tls
+            .read()
+            .is_ok_and(|t| t.as_ref().map(|(m, _)| *m) != Some(material))
+    }
+
+    /// Make `tls`, built from `material`, the TLS settings of `key`: the newest wins.
+    /// Returns whether the slot still exists.
+    pub fn set_tls(&self, key: &str, material: Material, tls: Arc<DomainTls>) -> bool {
         let Some(slot) = self.slot(key) else {
             return false;
         };
         let Ok(mut current) = slot.tls.write() else {
             return false;
         };
-        if current.is_some() {
-            return false;
-        }
-        *current = Some(tls);
+        *current = Some((material, tls));
         true
     }
 
@@ -199,12 +306,13 @@ impl RoutingTable {
     }
 
     fn drop_if_empty(&self, key: &str) {
-        if let Ok(mut slots) = self.slots.write() {
-            let empty = slots
+        if let Ok(mut inner) = self.inner.write() {
+            let empty = inner
+                .slots
                 .get(key)
                 .is_some_and(|s| s.nodes.lock().map(|n| n.is_empty()).unwrap_or(false));
             if empty {
-                slots.remove(key);
+                inner.slots.remove(key);
                 tracing::info!(key, "slot removed (no nodes left)");
             }
         }
@@ -258,10 +366,16 @@ mod tests {
     #[test]
     fn subscribe_refresh_unsubscribe() {
         let t = RoutingTable::new(Balancing::WeightedRoundRobin);
-        assert_eq!(t.subscribe("a.org", announce("/1", 1)), Subscribed::NewSlot);
-        assert_eq!(t.subscribe("a.org", announce("/2", 1)), Subscribed::NewNode);
         assert_eq!(
-            t.subscribe("a.org", announce("/1", 1)),
+            t.subscribe("a.org", announce("/1", 1), None),
+            Subscribed::NewSlot
+        );
+        assert_eq!(
+            t.subscribe("a.org", announce("/2", 1), None),
+            Subscribed::NewNode
+        );
+        assert_eq!(
+            t.subscribe("a.org", announce("/1", 1), None),
             Subscribed::Refreshed
         );
         assert_eq!(t.slot("a.org").map(|s| s.nodes().len()), Some(2));
@@ -274,8 +388,8 @@ mod tests {
     #[test]
     fn exact_beats_wildcard_and_dead_slots_fall_through() {
         let t = RoutingTable::new(Balancing::WeightedRoundRobin);
-        t.subscribe(".example.org", announce("/wild", 1));
-        t.subscribe("a.example.org", announce("/exact", 1));
+        t.subscribe(".example.org", announce("/wild", 1), None);
+        t.subscribe("a.example.org", announce("/exact", 1), None);
         let route = |k: &str| t.route(k).map(|(_, n)| n.address.clone());
         assert_eq!(route("a.example.org").as_deref(), Some("/exact"));
         assert_eq!(route("b.a.example.org").as_deref(), Some("/wild"));
@@ -284,14 +398,73 @@ mod tests {
             slot.nodes()[0].mark_dead();
         }
         assert_eq!(route("a.example.org").as_deref(), Some("/wild"));
-        t.subscribe("a.example.org", announce("/exact", 1));
+        t.subscribe("a.example.org", announce("/exact", 1), None);
         assert_eq!(route("a.example.org").as_deref(), Some("/exact"));
+    }
+
+    #[test]
+    fn another_owners_wildcard_never_answers_an_owned_name() {
+        let t = RoutingTable::new(Balancing::WeightedRoundRobin);
+        let (a, b) = (Some(OwnerId(1)), Some(OwnerId(2)));
+        t.set_ownership(Arc::new(Ownership::of_owners([
+            (".p.example.net".to_owned(), OwnerId(1)),
+            ("shop.p.example.net".to_owned(), OwnerId(2)),
+        ])));
+        t.subscribe(".p.example.net", announce("/a-wild", 1), a);
+        t.subscribe("own.p.example.net", announce("/a-own", 1), a);
+        let route = |k: &str| t.route(k).map(|(_, n)| n.address.clone());
+        assert_eq!(route("x.p.example.net").as_deref(), Some("/a-wild"));
+        assert_eq!(route("own.p.example.net").as_deref(), Some("/a-own"));
+        assert_eq!(route("shop.p.example.net"), None, "B's name, B has no node");
+        t.subscribe("shop.p.example.net", announce("/b", 1), b);
+        assert_eq!(route("shop.p.example.net").as_deref(), Some("/b"));
+        if let Some(slot) = t.slot("shop.p.example.net") {
+            slot.nodes()[0].mark_dead();
+        }
+        assert_eq!(route("shop.p.example.net"), None, "B's node is down");
+        assert_eq!(
+            route("deep.shop.p.example.net"),
+            None,
+            "under B's name: B's"
+        );
+        // The name changes hands: the new owner's subscription replaces the old nodes.
+        assert_eq!(
+            t.subscribe("own.p.example.net", announce("/b-own", 1), b),
+            Subscribed::NewNode
+        );
+        assert_eq!(
+            t.slot("own.p.example.net").map(|s| s.nodes().len()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn the_newest_tls_material_wins_and_old_announces_do_not_take_it_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tls = Arc::new(crate::tls::tests::domain_tls(dir.path()));
+        let t = RoutingTable::new(Balancing::WeightedRoundRobin);
+        let (old, new) = (
+            Material::of("k", "old", None),
+            Material::of("k", "new", None),
+        );
+        t.subscribe("a.org", announce("/1", 1), None);
+        t.subscribe("a.org", announce("/2", 1), None);
+        assert!(t.wants_tls("a.org", "/1", old));
+        assert!(t.set_tls("a.org", old, tls.clone()));
+        assert!(!t.wants_tls("a.org", "/1", old), "/1 announces it again");
+        assert!(!t.wants_tls("a.org", "/2", old), "already in use");
+        assert!(t.wants_tls("a.org", "/2", new), "/2 switched");
+        t.set_tls("a.org", new, tls);
+        assert!(!t.wants_tls("a.org", "/1", old), "/1 does not take it back");
+        assert!(!t.wants_tls("a.org", "/2", new));
+        assert!(!t.wants_tls("a.org", "/3", new), "no such node");
+        assert!(t.slot("a.org").and_then(|s| s.tls()).is_some());
     }
 
     #[test]
     fn expiry_drops_silent_nodes() {
         let t = RoutingTable::new(Balancing::WeightedRoundRobin);
-        t.subscribe("a.org", announce("/1", 1));
+        t.subscribe("a.org", announce("/1", 1), None);
         assert!(t.expire(Duration::from_secs(30)).is_empty());
         std::thread::sleep(Duration::from_millis(5));
         let dropped = t.expire(Duration::ZERO);

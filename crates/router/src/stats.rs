@@ -80,6 +80,9 @@ pub struct RouterStats {
     pub subscriptions_accepted: u64,
     /// Subscription packets refused.
     pub subscriptions_refused: u64,
+    /// Refusals by reason: the packets' (`malformed`, `oversize`, `bad_signature`,
+    /// `replay`, …) and `sni_files`, TLS material of accepted subscriptions not used.
+    pub refused_by_reason: std::collections::BTreeMap<&'static str, u64>,
     /// Every domain, sorted by key.
     pub subscriptions: Vec<DomainStats>,
 }
@@ -125,6 +128,7 @@ pub fn snapshot(proxy: &Proxy, subs: &Subscriptions) -> RouterStats {
         not_found: get(&proxy.not_found),
         subscriptions_accepted: get(&subs.counters.accepted),
         subscriptions_refused: get(&subs.counters.refused),
+        refused_by_reason: subs.refusals.totals(),
         subscriptions,
     }
 }
@@ -151,6 +155,10 @@ pub fn prometheus(stats: &RouterStats) -> String {
         "berth_router_subscriptions_total{{outcome=\"refused\"}} {}",
         stats.subscriptions_refused
     );
+    let _ = writeln!(out, "# HELP berth_router_refused_total Refused subscription packets and TLS files, by reason.\n# TYPE berth_router_refused_total counter");
+    for (reason, n) in &stats.refused_by_reason {
+        let _ = writeln!(out, "berth_router_refused_total{{reason=\"{reason}\"}} {n}");
+    }
     let _ = writeln!(out, "# HELP berth_router_domains Subscribed domains.\n# TYPE berth_router_domains gauge\nberth_router_domains {}", stats.subscriptions.len());
     type Metric = (
         &'static str,

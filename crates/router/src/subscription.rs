@@ -2,7 +2,6 @@
 //! (signature, replay, file ownership) and applied to the routing table.
 
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,10 +16,14 @@ use tokio::sync::watch;
 use crate::domain_keys::DomainKeys;
 use crate::host::routing_key;
 use crate::node::Target;
-use crate::pem_source::{read_pem, PemSourceError, Sender};
+use crate::ownership::OwnerId;
+use crate::path_worker::PathWorker;
+use crate::pem_source::Sender;
+use crate::refusal_log::RefusalLog;
 use crate::replay::{now_unix, ReplayError, ReplayGuard};
 use crate::routing_table::{NodeAnnounce, RoutingTable, Subscribed};
-use crate::tls::{DomainTls, TlsError};
+use crate::sni_loader::{SniFiles, SniLoader};
+use crate::tls_material::Material;
 
 /// Receive buffer: the largest uwsgi packet (uWSGI itself truncates at 4 KiB).
 const MAX_DATAGRAM: usize = 4 + 65535;
@@ -51,6 +54,21 @@ pub enum Refused {
     Replay(#[from] ReplayError),
 }
 
+impl Refused {
+    /// A short name of the reason, for the stats and the log summary.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refused::Malformed(_) => "malformed",
+            Refused::BadKey(_) => "bad_key",
+            Refused::BadAddress(_) => "bad_address",
+            Refused::NoKey(_) => "no_key",
+            Refused::Unsigned(_) => "unsigned",
+            Refused::BadSignature(_) => "bad_signature",
+            Refused::Replay(_) => "replay",
+        }
+    }
+}
+
 /// Counters of the subscription server.
 #[derive(Debug, Default)]
 pub struct SubscriptionCounters {
@@ -68,11 +86,17 @@ pub struct Subscriptions {
     /// Public keys, when signing is required.
     pub keys: Option<Arc<DomainKeys>>,
     /// Per-node anti-replay state.
-    pub replay: ReplayGuard,
+    pub replay: Arc<ReplayGuard>,
     /// Allowed distance of a packet's `unix` from now.
     pub sign_tolerance: Duration,
     /// Counters.
     pub counters: SubscriptionCounters,
+    /// Refusals by reason, and which of them get a log line.
+    pub refusals: Arc<RefusalLog>,
+    /// Runs the blocking work on sender-named paths (key files, acks).
+    pub worker: Arc<PathWorker>,
+    /// Loads subscriptions' TLS material in the background.
+    pub sni: SniLoader,
 }
 
 impl Subscriptions {
@@ -82,7 +106,10 @@ impl Subscriptions {
         let counter = match &result {
             Ok(_) => &self.counters.accepted,
             Err(e) => {
-                tracing::info!(?sender, error = %e, "subscription refused");
+                self.refusals.record(
+                    e.reason(),
+                    || tracing::info!(?sender, error = %e, "subscription refused"),
+                );
                 &self.counters.refused
             }
         };
@@ -90,11 +117,21 @@ impl Subscriptions {
         result
     }
 
-    fn authenticate(&self, sub: &Subscription, key: &str) -> Result<(), Refused> {
+    /// Count (and maybe log) a datagram too large to be a subscription.
+    pub fn refuse_oversize(&self, sender: Sender) {
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        self.refusals.record("oversize", || {
+            tracing::info!(?sender, "oversize subscription datagram dropped")
+        });
+    }
+
+    /// Check the signature and freshness of `sub` (routing key `key`); the owner it proves,
+    /// `None` when signing is off.
+    fn authenticate(&self, sub: &Subscription, key: &str) -> Result<Option<OwnerId>, Refused> {
         let Some(keys) = &self.keys else {
-            return Ok(());
+            return Ok(None);
         };
-        let public = keys
+        let (owner, public) = keys
             .key_for(&sub.key, key)
             .ok_or_else(|| Refused::NoKey(sub.key.clone()))?;
         let signature = sub
@@ -111,17 +148,18 @@ impl Subscriptions {
             now_unix(),
             self.sign_tolerance,
         )?;
-        Ok(())
+        Ok(Some(owner))
     }
 
     fn apply_inner(&self, datagram: &[u8], sender: Sender) -> Result<Subscribed, Refused> {
         let sub = Subscription::parse(datagram)?;
         let key = routing_key(&sub.key).ok_or_else(|| Refused::BadKey(sub.key.clone()))?;
-        self.authenticate(&sub, &key)?;
+        let owner = self.authenticate(&sub, &key)?;
         if sub.kind == SubscriptionKind::Unsubscribe {
             if self.table.unsubscribe(&key, &sub.address) {
                 tracing::info!(%key, address = %sub.address, "node unsubscribed");
             }
+            self.replay.save_soon();
             return Ok(Subscribed::Refreshed);
         }
         let target = Target::from_subscription(&sub.address, sub.proto.as_deref())
@@ -137,6 +175,7 @@ impl Subscriptions {
                 cores: sub.cores,
                 load: sub.load,
             },
+            owner,
         );
         match outcome {
             Subscribed::NewSlot => {
@@ -149,82 +188,50 @@ impl Subscriptions {
             Subscribed::Refreshed => {}
         }
         if outcome != Subscribed::Refreshed {
+            self.replay.save_soon();
             if let Some(path) = &sub.notify {
-                notify(
-                    path,
-                    sender,
-                    &format!(
-                        "[subscription ack] {} => new node: {}",
-                        sub.key, sub.address
-                    ),
+                let message = format!(
+                    "[subscription ack] {} => new node: {}",
+                    sub.key, sub.address
                 );
+                self.spawn_ack(path.clone(), sender, message);
             }
         }
-        if let (Some(k), Some(c)) = (&sub.sni_key, &sub.sni_crt) {
-            let has_tls = self.table.slot(&key).is_some_and(|s| s.tls().is_some());
-            if !has_tls {
-                match domain_tls(k, c, sub.sni_ca.as_deref(), sender) {
-                    Ok(tls) => {
-                        if self.table.set_tls_if_absent(&key, Arc::new(tls)) {
-                            tracing::info!(%key, "added SSL context for {key}");
-                        }
+        if let Some(files) = SniFiles::of(&sub) {
+            let material = Material::of(&files.key, &files.crt, files.ca.as_deref());
+            if self.table.wants_tls(&key, &sub.address, material) {
+                let (table, slot) = (self.table.clone(), key.clone());
+                let apply = move |tls| {
+                    if table.set_tls(&slot, material, Arc::new(tls)) {
+                        tracing::info!(key = %slot, "new SSL context for {slot}");
                     }
-                    Err(e) => {
-                        tracing::warn!(%key, error = %e, "SNI certificate of the subscription not used")
-                    }
-                }
+                };
+                self.sni
+                    .spawn(key.clone(), files, sender, self.refusals.clone(), apply);
             }
         }
         Ok(outcome)
     }
-}
 
-/// Why a subscription's SNI files could not be used.
-#[derive(Debug, thiserror::Error)]
-enum SniError {
-    #[error(transparent)]
-    Source(#[from] PemSourceError),
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-}
-
-fn domain_tls(
-    key: &str,
-    crt: &str,
-    ca: Option<&str>,
-    sender: Sender,
-) -> Result<DomainTls, SniError> {
-    let key_pem = read_pem(key, sender)?;
-    let crt_pem = read_pem(crt, sender)?;
-    let ca = match ca {
-        Some(ca) => {
-            let (mandatory, value) = match ca.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, ca),
-            };
-            Some((read_pem(value, sender)?, mandatory))
+    /// Send the ack to the sender's `notify` socket in the background (unix senders only).
+    fn spawn_ack(&self, path: String, sender: Sender, message: String) {
+        if !matches!(sender, Sender::Unix { uid: Some(_) }) {
+            return;
         }
-        None => None,
-    };
-    Ok(DomainTls::from_pem(
-        &crt_pem,
-        &key_pem,
-        ca.as_ref().map(|(pem, m)| (pem.as_slice(), *m)),
-    )?)
-}
-
-/// Send the ack datagram to a `notify` socket the sender owns (never for UDP senders).
-fn notify(path: &str, sender: Sender, message: &str) {
-    let Sender::Unix { uid: Some(uid) } = sender else {
-        return;
-    };
-    let owner_ok = std::fs::metadata(Path::new(path)).is_ok_and(|m| uid == 0 || m.uid() == uid);
-    if !owner_ok || path.len() >= 102 {
-        return;
-    }
-    if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
-        let _ = sock.set_nonblocking(true);
-        let _ = sock.send_to(message.as_bytes(), path);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let worker = self.worker.clone();
+        runtime.spawn(async move {
+            let sent = worker
+                .run(move || crate::notify::send_ack(&path, sender, &message))
+                .await;
+            match sent {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(?sender, error = %e, "subscription ack not sent"),
+                Err(e) => tracing::debug!(?sender, error = %e, "subscription ack not sent"),
+            }
+        });
     }
 }
 
@@ -306,7 +313,7 @@ pub async fn serve_unix(
             _ = crate::stopped(&mut shutdown) => return,
         };
         match received {
-            Ok((_, _, true)) => tracing::warn!("oversize subscription datagram dropped"),
+            Ok((_, uid, true)) => subs.refuse_oversize(Sender::Unix { uid }),
             Ok((n, uid, false)) => {
                 let _ = subs.apply(&buf[..n], Sender::Unix { uid });
             }
@@ -328,6 +335,7 @@ pub async fn expire_loop(
             _ = tick.tick() => {
                 subs.table.expire(tolerance);
                 subs.replay.purge(now_unix(), subs.sign_tolerance);
+                subs.refusals.tick();
             }
             _ = crate::stopped(&mut shutdown) => return,
         }

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
 
+use crate::client_cert::V1AwareVerifier;
 use crate::host::routing_key;
 use crate::routing_table::RoutingTable;
 
@@ -54,7 +55,8 @@ pub enum ClientAuth {
     Mandatory,
 }
 
-/// The TLS settings of one domain, built from its first SNI subscription.
+/// The TLS settings of one domain, built from the newest TLS material its subscriptions
+/// brought.
 #[derive(Debug)]
 pub struct DomainTls {
     /// The server configuration to finish handshakes for this domain with.
@@ -153,9 +155,10 @@ impl DomainTls {
                 ClientAuth::Off,
             ),
             Some((ca_pem, mandatory)) => {
+                let cas = certs(ca_pem)?;
                 let mut roots = RootCertStore::empty();
-                for ca in certs(ca_pem)? {
-                    roots.add(ca)?;
+                for ca in &cas {
+                    roots.add(ca.clone())?;
                 }
                 let verifier =
                     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
@@ -167,9 +170,14 @@ impl DomainTls {
                         ClientAuth::Optional,
                     )
                 };
+                let verifier = V1AwareVerifier::new(
+                    verifier,
+                    cas,
+                    provider().signature_verification_algorithms,
+                );
                 (
                     builder
-                        .with_client_cert_verifier(verifier)
+                        .with_client_cert_verifier(Arc::new(verifier))
                         .with_cert_resolver(one_certificate(chain, key)?),
                     auth,
                 )
@@ -273,7 +281,7 @@ impl TlsAcceptor {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A key and a self-signed certificate made as the customer quickstart makes them:
@@ -309,6 +317,12 @@ mod tests {
             std::fs::read(dir.join(crt)).expect("certificate"),
             std::fs::read(dir.join(key)).expect("key"),
         )
+    }
+
+    /// Settings from a quickstart certificate made in `dir`.
+    pub(crate) fn domain_tls(dir: &Path) -> DomainTls {
+        let (crt, key) = quickstart_certificate(dir, "slot");
+        DomainTls::from_pem(&crt, &key, None).expect("usable")
     }
 
     #[test]

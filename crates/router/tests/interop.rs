@@ -787,77 +787,11 @@ async fn websockets_pass_through() {
 
 // ---- domain keys from the control plane -----------------------------------------------
 
-/// A stand-in for the control plane's `GET /node/v1/domain-keys`: revision 1 holds one
-/// domain; a poll at revision 1 is held (long poll) until the client gives up.
-async fn control_plane_stub(
-    domain: &str,
-    pem: String,
-) -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::atomic::AtomicU64>,
-) {
-    use hyper::service::service_fn;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let polls = std::sync::Arc::new(AtomicU64::new(0));
-    let answer =
-        serde_json::json!({"revision": 1, "domains": [{"name": domain, "public_key_pem": pem}]})
-            .to_string();
-    let counter = polls.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let answer = answer.clone();
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let answer = answer.clone();
-                    let counter = counter.clone();
-                    async move {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        let authorized = req
-                            .headers()
-                            .get("authorization")
-                            .and_then(|v| v.to_str().ok())
-                            == Some("Bearer s3cret");
-                        let right_path = req.uri().path() == "/node/v1/domain-keys";
-                        let revision = req.uri().query().unwrap_or("").to_owned();
-                        let (status, body) = if !authorized {
-                            (401, "{\"error\":\"bad token\"}".to_owned())
-                        } else if !right_path {
-                            (404, "{\"error\":\"no such path\"}".to_owned())
-                        } else {
-                            if revision == "revision=1" {
-                                tokio::time::sleep(Duration::from_secs(30)).await;
-                            }
-                            (200, answer)
-                        };
-                        let mut resp = hyper::Response::new(http_body_util::Full::new(
-                            bytes::Bytes::from(body),
-                        ));
-                        *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
-                        Ok::<_, std::convert::Infallible>(resp)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (addr, polls)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domain_keys_come_from_the_control_plane() {
     let keys = Keys::new(&["api.test"]);
     let pem = std::fs::read_to_string(keys.dir.path().join("keys/api.test.pem")).expect("pem");
-    let (api, polls) = control_plane_stub("api.test", pem).await;
+    let (api, polls) = control_plane_stub(vec![("api.test".to_owned(), pem)]).await;
     let router = start_router(RouterConfig {
         control_plane: Some(berth_router::ControlPlane {
             url: format!("http://{api}"),

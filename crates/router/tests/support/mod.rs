@@ -2,6 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+mod control_plane;
+#[allow(unused_imports)] // not every test binary follows a control plane
+pub use control_plane::*;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
