@@ -1,5 +1,6 @@
 //! Request bodies: JSON read whatever the Content-Type says (uwsgi.it clients send none),
-//! at most 64 KiB.
+//! at most 64 KiB, arriving whole within the body deadline
+//! ([`crate::connections::ConnectionLimits::body_timeout`]) or 408.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
@@ -23,6 +24,13 @@ pub struct RawBody(pub Bytes);
 #[derive(Debug, Clone, Default)]
 pub struct JsonObject(pub Map<String, Value>);
 
+fn too_slow() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "the request body did not arrive in time",
+    )
+}
+
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -30,7 +38,8 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Reads a whole body, refusing more than [`MAX_BODY`] bytes whether or not it was announced.
+/// Reads a whole body, refusing more than [`MAX_BODY`] bytes whether or not it was announced
+/// (413), and a body that does not arrive in time (408).
 pub async fn read_limited(request: Request<Body>) -> Result<Bytes, ApiError> {
     let announced = request
         .headers()
@@ -42,7 +51,13 @@ pub async fn read_limited(request: Request<Body>) -> Result<Bytes, ApiError> {
     }
     let bytes = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT as usize)
         .await
-        .map_err(|_| too_large())?;
+        .map_err(|error| {
+            if crate::connections::is_body_timeout(&error) {
+                too_slow()
+            } else {
+                too_large()
+            }
+        })?;
     if bytes.len() > MAX_BODY {
         return Err(too_large());
     }

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// What went wrong, in words; `None` when the status says it all.
     pub reason: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), for a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
         Self {
             status,
             reason: Some(reason.into()),
+            retry_after: None,
         }
     }
 
@@ -33,6 +36,7 @@ impl ApiError {
         Self {
             status,
             reason: None,
+            retry_after: None,
         }
     }
 
@@ -49,6 +53,12 @@ impl ApiError {
     /// 404 for a path no endpoint answers (as opposed to a missing object).
     pub fn no_such_endpoint() -> Self {
         Self::new(StatusCode::NOT_FOUND, NO_SUCH_ENDPOINT)
+    }
+
+    /// The same error, telling the client to wait `seconds` before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 401 with the Basic challenge.
@@ -83,6 +93,11 @@ impl IntoResponse for ApiError {
             axum::Json(body(self.status, self.reason.as_deref())),
         )
             .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

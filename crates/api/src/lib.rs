@@ -7,11 +7,13 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod connections;
 pub mod customer;
 pub mod dns_proof;
 pub mod error;
 pub mod input;
 pub mod ldap;
+pub mod local;
 pub mod node;
 pub mod openapi;
 pub mod rendered;
@@ -27,7 +29,9 @@ use berth_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::throttle::LoginLimits;
 use crate::auth::Authenticator;
+use crate::connections::ConnectionLimits;
 use crate::dns_proof::DnsProofConfig;
 use crate::error::ApiError;
 use crate::ldap::LdapConfig;
@@ -46,6 +50,10 @@ pub struct ApiOptions {
     /// How long a verified password (local or LDAP) is remembered; also how long a password
     /// changed or removed in the directory may keep working.
     pub credential_cache_ttl: Duration,
+    /// The deadlines and the cap connections are served under.
+    pub connections: ConnectionLimits,
+    /// The limits of failed logins and of password verification.
+    pub logins: LoginLimits,
 }
 
 impl Default for ApiOptions {
@@ -56,6 +64,8 @@ impl Default for ApiOptions {
             provider_country: ProviderCountry::default(),
             ldap: None,
             credential_cache_ttl: auth::CACHE_TTL,
+            connections: ConnectionLimits::default(),
+            logins: LoginLimits::default(),
         }
     }
 }
@@ -81,7 +91,12 @@ pub struct ApiState {
 
 fn state(store: Store, options: ApiOptions) -> Result<ApiState, ApiError> {
     Ok(ApiState {
-        auth: Authenticator::new(store.clone(), options.ldap, options.credential_cache_ttl)?,
+        auth: Authenticator::new(
+            store.clone(),
+            options.ldap,
+            options.credential_cache_ttl,
+            options.logins,
+        )?,
         rendered: rendered::RenderedCache::new(),
         store,
         dns: options.dns,
@@ -108,20 +123,21 @@ pub fn app(store: Store, options: ApiOptions) -> Result<Router, ApiError> {
     Ok(router(state(store, options)?))
 }
 
-/// Serves the API on `listener` until `shutdown` completes.
+/// Serves the API on `listener` until `shutdown` completes, under the connection limits of
+/// `options` ([`connections`]).
 pub async fn serve(
     store: Store,
     options: ApiOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = options.connections;
     let state =
         state(store, options).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
     let stopping = state.stopping.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopping.send_replace(true);
-        })
-        .await
+    connections::serve(listener, router(state), limits, async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    })
+    .await
 }

@@ -2,14 +2,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
+use berth_api::connections::ConnectionLimits;
 use berth_api::dns_proof::{self, DnsProofConfig};
 use berth_api::ldap::LdapConfig;
 use berth_api::ApiOptions;
 use berth_model::billing::ProviderCountry;
 use clap::Args;
 
+use crate::limits;
 use crate::store_args::StoreArgs;
 
 /// Flags of `berth api`.
@@ -40,6 +43,64 @@ pub struct ApiOptionArgs {
     provider_country: ProviderCountry,
     #[command(flatten)]
     ldap: LdapArgs,
+    #[command(flatten)]
+    connections: ConnectionArgs,
+}
+
+/// How the API treats slow and silent clients.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "API connections")]
+pub struct ConnectionArgs {
+    /// How long a client may take to send a request head (`10s`, `500ms`; from the accept
+    /// for the first request of a connection, from its first byte for the next ones).
+    #[arg(long = "api-head-timeout", env = "BERTH_API_HEAD_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    head_timeout: Duration,
+    /// How long a kept-alive connection may stay idle between two requests.
+    #[arg(long = "api-idle-timeout", env = "BERTH_API_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// How long a client may take to send a request body, from the end of its head (408).
+    #[arg(long = "api-body-timeout", env = "BERTH_API_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    body_timeout: Duration,
+    /// How many connections the API keeps open at most; at the cap the oldest idle ones are
+    /// closed first. Default: the open file limit less 128 (halved under `berth up`, which
+    /// runs the router in the same process).
+    #[arg(long = "api-max-connections", env = "BERTH_API_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+}
+
+impl ConnectionArgs {
+    /// The limits these flags give, the cap derived for a process where the API has one of
+    /// `shares` of the open files.
+    fn limits(&self, shares: u64) -> ConnectionLimits {
+        let max_connections = match self.max_connections {
+            Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
+            None => limits::default_max_connections(limits::nofile_limit(), shares),
+        };
+        ConnectionLimits {
+            head_timeout: self.head_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            max_connections,
+        }
+    }
+}
+
+/// A duration as `30s`, `500ms` or a bare number of seconds; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(number) => (number, 0.001),
+        None => (text.strip_suffix('s').unwrap_or(text), 1.0),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s or 500ms"))?;
+    let seconds = value * unit;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!("{text:?} must be more than 0 and at most a day"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Logging in with LDAP accounts: none of these flags, no LDAP.
@@ -128,8 +189,9 @@ fn parse_country(text: &str) -> Result<ProviderCountry, String> {
 }
 
 impl ApiOptionArgs {
-    /// The options the API runs with (reads the LDAP bind password file, if any).
-    pub fn options(&self) -> anyhow::Result<ApiOptions> {
+    /// The options the API runs with (reads the LDAP bind password file, if any), in a
+    /// process where it has one of `shares` of the open files.
+    pub fn options(&self, shares: u64) -> anyhow::Result<ApiOptions> {
         let ldap = self.ldap.config()?;
         if let Some(ldap) = &ldap {
             tracing::info!(
@@ -137,6 +199,14 @@ impl ApiOptionArgs {
                 "users may also log in with their LDAP accounts"
             );
         }
+        let connections = self.connections.limits(shares);
+        tracing::info!(
+            max_connections = connections.max_connections,
+            head_timeout = ?connections.head_timeout,
+            idle_timeout = ?connections.idle_timeout,
+            body_timeout = ?connections.body_timeout,
+            "API connection limits"
+        );
         Ok(ApiOptions {
             dns: self
                 .dns_server
@@ -144,6 +214,7 @@ impl ApiOptionArgs {
                 .unwrap_or_default(),
             provider_country: self.provider_country.clone(),
             ldap,
+            connections,
             ..ApiOptions::default()
         })
     }
@@ -173,12 +244,13 @@ pub async fn shutdown_signal() {
 
 /// Runs the API until stopped.
 pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
-    let options = args.options.options()?;
+    let options = args.options.options(1)?;
     let store = args.store.open().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(address = %args.listen, "berth api listening");
+    let address = listener.local_addr().unwrap_or(args.listen);
+    tracing::info!(%address, "berth api listening");
     berth_api::serve(store, options, listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The whole platform on this machine, on an embedded SQLite store.
-    Up(up::UpArgs),
+    Up(Box<up::UpArgs>),
     /// The control-plane API alone (for deployments on several machines).
     Api(api::ApiArgs),
     /// Apply pending database migrations and exit.
@@ -47,7 +47,7 @@ impl Cli {
 
     async fn run_async(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Up(args) => up::run(args).await,
+            Command::Up(args) => up::run(*args).await,
             Command::Api(args) => api::run(args).await,
             Command::Migrate(args) => {
                 let store = args.connect().await?;

@@ -3,6 +3,7 @@
 mod admin;
 mod api;
 mod cli;
+mod limits;
 mod node;
 mod output;
 mod router;
@@ -19,6 +20,7 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    limits::raise_nofile_limit();
     if let Err(error) = cli::Cli::parse().run() {
         eprintln!("error: {error:#}");
         std::process::exit(1);

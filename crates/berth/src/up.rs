@@ -267,6 +267,7 @@ async fn start_router(
         }),
         subscription_unix: Some(socket),
         sign_check_dir: Some(data.join("domains")),
+        state_dir: Some(data.join("router")),
         control_plane,
         stats: Some(args.router_stats),
         ..Default::default()
@@ -388,7 +389,8 @@ fn loopback_if_unspecified(address: SocketAddr) -> SocketAddr {
 
 /// Runs the platform until stopped.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let options = args.options.options()?;
+    // The router serves from this process too: the API takes half of the open files.
+    let options = args.options.options(2)?;
     let store = args.store.open().await?;
     let first = first_start(&store, &args.store.data).await?;
     let listener = tokio::net::TcpListener::bind(args.api)
