@@ -147,6 +147,13 @@ on_both_stores! {
         assert_eq!(detail["quota_threshold"], 90);
         assert_eq!(detail["legion_address"], json!([]));
         assert_eq!(detail["ssh_keys"], json!([]));
+        // A just-created container, as the quickstart shows it: empty text fields are "".
+        for key in [
+            "note", "jid", "jid_destinations", "pushover_user", "pushover_token",
+            "pushover_sound", "pushbullet_token", "slack_webhook",
+        ] {
+            assert_eq!(detail[key], "", "{key}");
+        }
     }
 
     async fn another_customers_container_is_403_for_every_method(api) {
@@ -209,10 +216,11 @@ on_both_stores! {
         assert_eq!(detail["distro_name"], "bookworm");
         assert_eq!(detail["ssh_keys"], json!([KEY]));
         assert_eq!(api.get(&format!("/api/containers/{uid}"), &alice.login).await.1, detail);
-        // Clearing works with null and with "".
-        let (_, detail) = api.post(&format!("/api/containers/{uid}"), &alice.login, r#"{"note": null, "jid": "", "distro": null}"#).await;
-        assert_eq!(detail["note"], serde_json::Value::Null);
-        assert_eq!(detail["jid"], serde_json::Value::Null);
+        // Clearing works with null and with "", and an empty text field reads "" (as upstream).
+        let (_, detail) = api.post(&format!("/api/containers/{uid}"), &alice.login, r#"{"note": null, "jid": "", "pushover_user": null, "distro": null}"#).await;
+        assert_eq!(detail["note"], "");
+        assert_eq!(detail["jid"], "");
+        assert_eq!(detail["pushover_user"], "");
         assert_eq!(detail["distro"], serde_json::Value::Null);
     }
 

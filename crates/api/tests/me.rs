@@ -51,6 +51,11 @@ on_both_stores! {
             r#"{"company": "Fine", "email": "not-an-address"}"#,
             r#"{"company": 42}"#,
             r#"{"password": "short"}"#,
+            r#"{"password": null}"#,
+            r#"{"password": 12345678901}"#,
+            r#"{"password": ["a-long-enough-password"]}"#,
+            r#"{"password": {"new": "a-long-enough-password"}}"#,
+            r#"{"password": true}"#,
             r#"{"vat": "<script>"}"#,
             r#"{"company": "a\u0000b"}"#,
         ] {

@@ -1,5 +1,5 @@
 //! System alarms (level 0): what the node itself raises about a container (its disk quota
-//! nearly full, a process killed for lack of memory). Each is appended to the container's
+//! nearly full, a process killed for lack of memory, a custom distro it could not boot). Each is appended to the container's
 //! `logs/emperor.log` and reported to the control plane, which stores it in the customer's
 //! alarm ring. Like uWSGI's `alarm-freq`, an alarm of one kind is raised at most once per the
 //! container's `alarm_freq` seconds.
@@ -19,6 +19,8 @@ pub(crate) enum AlarmKind {
     Quota,
     /// The kernel killed a process of the container: out of memory.
     OutOfMemory,
+    /// The container's custom distro could not be used: it runs on its platform distro.
+    CustomDistro,
 }
 
 impl AlarmKind {
@@ -26,6 +28,7 @@ impl AlarmKind {
         match self {
             AlarmKind::Quota => "quota",
             AlarmKind::OutOfMemory => "oom",
+            AlarmKind::CustomDistro => "custom_distro",
         }
     }
 }

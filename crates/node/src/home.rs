@@ -9,6 +9,8 @@ use std::path::Path;
 
 use nix::unistd::{setfsgid, setfsuid, Gid, Uid};
 
+use berth_model::node::{ContainerSpec, ServerSpec};
+
 use crate::error::NodeError;
 
 /// Directories of every home, relative to it, with their modes.
@@ -60,6 +62,11 @@ pub(crate) fn ensure_layout(home: &Path, uid: u32) -> Result<(), NodeError> {
         }
         Ok(())
     })
+}
+
+/// Create the directory `home/name` (0755) as the customer when it is missing.
+pub(crate) fn ensure_subdir(home: &Path, uid: u32, name: &str) -> Result<(), NodeError> {
+    as_user(uid, || ensure_dir(&home.join(name), 0o755))
 }
 
 fn ensure_dir(path: &Path, mode: u32) -> Result<(), NodeError> {
@@ -114,6 +121,49 @@ pub(crate) fn write_file(
         fs::rename(tmp, &path).map_err(NodeError::io(&path))?;
         Ok(true)
     })
+}
+
+/// (Re)write the files the platform keeps in a home at every start: the customer's key pair
+/// (`etc/uwsgi.key`, `etc/uwsgi.pubkey`), `etc/hostname`, and the seeds of `etc/hosts` and
+/// `etc/resolv.conf` (from the server's settings) when they are missing.
+pub(crate) fn write_platform_files(
+    home: &Path,
+    uid: u32,
+    spec: &ContainerSpec,
+    server: &ServerSpec,
+) -> Result<(), NodeError> {
+    write_file(
+        home,
+        uid,
+        "etc/uwsgi.key",
+        spec.customer_private_key_pem.as_bytes(),
+        0o600,
+    )?;
+    if !spec.customer_public_key_pem.is_empty() {
+        write_file(
+            home,
+            uid,
+            "etc/uwsgi.pubkey",
+            spec.customer_public_key_pem.as_bytes(),
+            0o644,
+        )?;
+    }
+    write_file(
+        home,
+        uid,
+        "etc/hostname",
+        format!("{}\n", spec.hostname).as_bytes(),
+        0o644,
+    )?;
+    let hosts = server
+        .etc_hosts
+        .clone()
+        .unwrap_or_else(|| format!("127.0.0.1\tlocalhost\n127.0.1.1\t{}\n", spec.hostname));
+    seed_file(home, uid, "etc/hosts", hosts.as_bytes())?;
+    if let Some(resolv) = &server.etc_resolv_conf {
+        seed_file(home, uid, "etc/resolv.conf", resolv.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Write `home/relative` only when it does not exist yet (seeds the customer may edit).

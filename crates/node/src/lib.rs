@@ -18,18 +18,25 @@
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
 mod alarm;
+mod beneath;
 mod cgroup;
+mod checked;
 mod command;
+mod config;
 mod control;
 pub mod distro;
 mod error;
 mod home;
 mod http_control;
 mod loopbox;
+mod mounts;
 mod network;
 mod oci;
 mod oom;
+mod platform;
 mod quota;
+mod quota_report;
+mod rootfs;
 mod runc;
 mod runtime;
 mod shortcuts;

@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +29,7 @@ use berth_model::node::LoopboxSpec;
 use nix::libc;
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 
+use crate::beneath::{directory_options, open_below, proc_path};
 use crate::command::run;
 use crate::home::{self, as_user};
 
@@ -276,19 +276,6 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Open a file or directory below the open directory `dir`, never following a symlink.
-fn open_below(dir: &File, name: &str, options: &mut OpenOptions) -> std::io::Result<File> {
-    options.open(format!("/proc/self/fd/{}/{name}", dir.as_raw_fd()))
-}
-
-fn directory_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW);
-    options
-}
-
 /// Open the image of `spec` as the customer, component by component from the home without
 /// following symlinks; it must be a regular file of at least [`MIN_IMAGE_BYTES`].
 fn open_image(home: &Path, uid: u32, spec: &LoopboxSpec) -> Result<Image, String> {
@@ -380,7 +367,7 @@ fn mount(
             spec.mountpoint
         )
     })?;
-    let backing = format!("/proc/{}/fd/{}", std::process::id(), image.file.as_raw_fd());
+    let backing = proc_path(&image.file);
     let mut args = vec!["--find", "--show"];
     if spec.ro {
         args.push("--read-only");

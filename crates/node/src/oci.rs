@@ -14,6 +14,76 @@ pub(crate) struct Spec {
     pub linux: Linux,
 }
 
+/// What makes one container's `config.json` besides its mounts.
+pub(crate) struct Container<'a> {
+    /// uid and gid of its processes.
+    pub uid: u32,
+    /// Its home: `HOME` and the working directory.
+    pub home: &'a str,
+    /// The init's command line.
+    pub args: Vec<String>,
+    /// The bundle's root directory.
+    pub rootfs: String,
+    /// Its host name.
+    pub hostname: &'a str,
+    /// Its memory limit.
+    pub memory_bytes: i64,
+    /// Its cgroup (`/berth/30009`).
+    pub cgroups_path: String,
+    /// Whether it gets a cgroup namespace of its own (cgroup v2).
+    pub cgroup_namespace: bool,
+}
+
+impl Spec {
+    /// A container's spec: its init as the container's user without capabilities, its own
+    /// namespaces, the read-only root, no devices, the memory limit.
+    pub fn container(container: Container<'_>, mounts: Vec<Mount>) -> Spec {
+        let Container { uid, home, .. } = container;
+        Spec {
+            oci_version: "1.0.2",
+            process: Process {
+                terminal: false,
+                user: User { uid, gid: uid },
+                args: container.args,
+                env: vec![
+                    "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".to_owned(),
+                    format!("HOME={home}"),
+                    format!("USER={uid}"),
+                    "LANG=C.UTF-8".to_owned(),
+                ],
+                cwd: home.to_owned(),
+                capabilities: Capabilities::default(),
+                no_new_privileges: true,
+            },
+            root: Root {
+                path: container.rootfs,
+                readonly: true,
+            },
+            hostname: container.hostname.to_owned(),
+            mounts,
+            linux: Linux {
+                resources: Resources {
+                    devices: vec![DeviceRule {
+                        allow: false,
+                        access: "rwm",
+                    }],
+                    memory: Memory {
+                        limit: container.memory_bytes,
+                    },
+                },
+                cgroups_path: container.cgroups_path,
+                namespaces: ["pid", "network", "ipc", "uts", "mount"]
+                    .into_iter()
+                    .chain(container.cgroup_namespace.then_some("cgroup"))
+                    .map(|kind| Namespace { kind })
+                    .collect(),
+                masked_paths: MASKED_PATHS.to_vec(),
+                readonly_paths: READONLY_PATHS.to_vec(),
+            },
+        }
+    }
+}
+
 /// The container's init.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,7 +128,7 @@ pub(crate) struct Mount {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub source: String,
-    pub options: Vec<&'static str>,
+    pub options: Vec<String>,
 }
 
 /// Linux specifics.
@@ -124,9 +194,9 @@ pub(crate) const READONLY_PATHS: &[&str] = &[
 
 impl Mount {
     /// A bind mount.
-    pub fn bind(source: &str, destination: &str, options: &[&'static str]) -> Mount {
-        let mut all = vec!["rbind"];
-        all.extend_from_slice(options);
+    pub fn bind(source: &str, destination: &str, options: &[&str]) -> Mount {
+        let mut all = vec!["rbind".to_owned()];
+        all.extend(options.iter().map(|option| (*option).to_owned()));
         Mount {
             destination: destination.to_owned(),
             kind: "bind",
@@ -135,13 +205,33 @@ impl Mount {
         }
     }
 
+    /// A read-only overlay of the directories `lower`, the first on top (no upper directory:
+    /// nothing can be written to it). `None` when a path holds a character the overlay's
+    /// option syntax reserves (`:`, `,`, `\`).
+    pub fn overlay(lower: &[&str], destination: &str, options: &[&str]) -> Option<Mount> {
+        if lower
+            .iter()
+            .any(|dir| dir.is_empty() || dir.contains([':', ',', '\\']))
+        {
+            return None;
+        }
+        let mut all: Vec<String> = options.iter().map(|option| (*option).to_owned()).collect();
+        all.push(format!("lowerdir={}", lower.join(":")));
+        Some(Mount {
+            destination: destination.to_owned(),
+            kind: "overlay",
+            source: "overlay".to_owned(),
+            options: all,
+        })
+    }
+
     /// A kernel file system (proc, tmpfs, …).
-    pub fn special(kind: &'static str, destination: &str, options: &[&'static str]) -> Mount {
+    pub fn special(kind: &'static str, destination: &str, options: &[&str]) -> Mount {
         Mount {
             destination: destination.to_owned(),
             kind,
             source: kind.to_owned(),
-            options: options.to_vec(),
+            options: options.iter().map(|option| (*option).to_owned()).collect(),
         }
     }
 }

@@ -3,26 +3,31 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use berth_model::node::{
-    ContainerSpec, ContainerState, ContainerStatus, DesiredState, MetricPoint, SystemAlarm,
-};
+use berth_model::distro::CUSTOM_DISTROS_DIR;
+use berth_model::node::{ContainerState, ContainerStatus, DesiredState, MetricPoint, SystemAlarm};
 
 use crate::alarm::{AlarmKind, Alarms};
 use crate::cgroup;
+use crate::checked::{check, Checked};
+pub use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::loopbox;
-use crate::network::{Network, NetworkConfig};
-use crate::oci::{self, Mount};
+use crate::mounts::{self, path_str};
+use crate::network::Network;
+use crate::oci;
 use crate::oom;
+use crate::platform;
 use crate::quota::Quota;
+use crate::quota_report;
+use crate::rootfs::{DistroRoot, CUSTOM_DISTRO_REFUSED};
 use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
-use crate::shortcuts::{PLUGINS_DIR, PLUGIN_ALIASES, SHORTCUTS_INI, SHORTCUTS_PATH};
+use crate::shortcuts::SHORTCUTS_PATH;
 use crate::ssh::KeyBook;
 use crate::usage;
 use crate::vpn::VpnHost;
@@ -30,69 +35,12 @@ use crate::vpn::VpnHost;
 /// How often the containers' resource usage is sampled for the metrics.
 pub const USAGE_EVERY: Duration = Duration::from_secs(60);
 
-/// The lowest uid a container may have (uwsgi.it's 30000): never a system account.
-const MIN_UID: i64 = 30000;
-
-/// Top-level directories of a distro bound read-only into every container (symlinks among
-/// them, like a merged-/usr `bin -> usr/bin`, are copied as symlinks).
-const DISTRO_DIRS: &[&str] = &[
-    "bin", "etc", "lib", "lib32", "lib64", "libx32", "opt", "sbin", "usr",
-];
-
 /// Paths inside the container that berth mounts over: the containers root must not be under
 /// any of them, or the home could not appear at the same path inside.
 const RESERVED: &[&str] = &[
     "/berth", "/bin", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc",
     "/run", "/sbin", "/sys", "/tmp", "/usr", "/var/log",
 ];
-
-/// Where the node keeps things and which programs it runs.
-#[derive(Debug, Clone)]
-pub struct NodeConfig {
-    /// Parent of the homes (`/containers`); a home is at the same path inside its container.
-    pub containers_root: PathBuf,
-    /// One bundle directory per container (`/var/lib/berth/node/bundles`), root only.
-    pub bundles_dir: PathBuf,
-    /// runc's state directory (`--root`, `/run/berth/runc`).
-    pub runc_root: PathBuf,
-    /// The runc binary.
-    pub runc_binary: PathBuf,
-    /// The uWSGI binary, as seen inside the distros.
-    pub uwsgi_binary: String,
-    /// Host directory holding the routers' subscription sockets (`http`, `fastrouter`),
-    /// bound at `/run/subscribe` in every container.
-    pub subscribe_dir: PathBuf,
-    /// The cgroup parent of the containers' cgroups (`berth` → `/berth/<uid>`).
-    pub cgroup_parent: String,
-    /// The containers' network (`uwsgi0`, links, dmz, port mappings); `None` leaves each
-    /// container only its loopback.
-    pub network: Option<NetworkConfig>,
-    /// Where the WireGuard configurations of the VPN pools this server serves go
-    /// (`/etc/wireguard`); `None`: this server is no VPN host.
-    pub wireguard_dir: Option<PathBuf>,
-    /// How long a stopping Emperor may take to shut its vassals down before it is killed.
-    /// Vassals unsubscribe from the routers at once on SIGTERM, but the Emperor needs about
-    /// 3 s to exit with them; 1 s keeps a restart within the 2 s the platform promises.
-    pub stop_timeout: Duration,
-}
-
-impl NodeConfig {
-    /// The production layout: homes under `/containers`, the router's sockets in `/subscribe`.
-    pub fn standard() -> NodeConfig {
-        NodeConfig {
-            containers_root: PathBuf::from("/containers"),
-            bundles_dir: PathBuf::from("/var/lib/berth/node/bundles"),
-            runc_root: PathBuf::from("/run/berth/runc"),
-            runc_binary: PathBuf::from("runc"),
-            uwsgi_binary: "/usr/bin/uwsgi".to_owned(),
-            subscribe_dir: PathBuf::from("/subscribe"),
-            cgroup_parent: "berth".to_owned(),
-            network: Some(NetworkConfig::standard()),
-            wireguard_dir: Some(PathBuf::from("/etc/wireguard")),
-            stop_timeout: Duration::from_secs(1),
-        }
-    }
-}
 
 /// One thing [`Runtime::reconcile`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,14 +85,6 @@ pub struct Runtime {
     loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
     /// When the containers' usage was last sampled.
     last_usage: Mutex<Option<Instant>>,
-}
-
-/// A container spec checked to be safe to realise.
-struct Checked<'a> {
-    uid: u32,
-    memory_bytes: i64,
-    storage_bytes: i64,
-    spec: &'a ContainerSpec,
 }
 
 impl Runtime {
@@ -385,15 +325,30 @@ impl Runtime {
         let home = self.home(uid);
         let bundle = self.bundle(uid);
         let mut alarms = Alarms::new(&bundle, &home, uid, spec.alarm_freq, raised);
-        match self.quota.enforce(&home, checked.storage_bytes) {
+        let usage = match self.quota.enforce(&home, checked.storage_bytes) {
             Ok(Some(usage)) => {
                 status.disk_used = Some(usage.used);
                 if let Some(msg) = usage.alarm(uid, spec.storage, spec.quota_threshold) {
                     alarms.raise(AlarmKind::Quota, msg);
                 }
+                Ok(Some(usage))
             }
-            Ok(None) => {}
+            other => other,
+        };
+        match usage {
+            Ok(usage) => {
+                if let Err(error) = quota_report::write(&platform::dir(&bundle), uid, &home, usage)
+                {
+                    tracing::warn!(uid, %error, "quota report");
+                }
+            }
             Err(error) => tracing::warn!(uid, %error, "storage quota"),
+        }
+        let refused = bundle.join(CUSTOM_DISTRO_REFUSED);
+        if let Ok(msg) = fs::read_to_string(&refused) {
+            if alarms.raise(AlarmKind::CustomDistro, msg) {
+                let _ = fs::remove_file(&refused);
+            }
         }
         if let Some(kills) = oom::kills(&self.cgroup(uid)) {
             let new = oom::unseen(&bundle, kills);
@@ -500,158 +455,30 @@ impl Runtime {
         let home = self.home(uid);
         self.quota.create_home(&home)?;
         home::ensure_layout(&home, uid)?;
-        home::write_file(
-            &home,
-            uid,
-            "etc/uwsgi.key",
-            spec.customer_private_key_pem.as_bytes(),
-            0o600,
-        )?;
-        if !spec.customer_public_key_pem.is_empty() {
-            home::write_file(
-                &home,
-                uid,
-                "etc/uwsgi.pubkey",
-                spec.customer_public_key_pem.as_bytes(),
-                0o644,
-            )?;
-        }
-        home::write_file(
-            &home,
-            uid,
-            "etc/hostname",
-            format!("{}\n", spec.hostname).as_bytes(),
-            0o644,
-        )?;
-        let hosts = desired
-            .server
-            .etc_hosts
-            .clone()
-            .unwrap_or_else(|| format!("127.0.0.1\tlocalhost\n127.0.1.1\t{}\n", spec.hostname));
-        home::seed_file(&home, uid, "etc/hosts", hosts.as_bytes())?;
-        if let Some(resolv) = &desired.server.etc_resolv_conf {
-            home::seed_file(&home, uid, "etc/resolv.conf", resolv.as_bytes())?;
-        }
+        home::write_platform_files(&home, uid, spec, &desired.server)?;
         self.write_keys(checked)?;
+        if spec.custom_distros_storage {
+            home::ensure_subdir(&home, uid, CUSTOM_DISTROS_DIR)?;
+        }
 
         let bundle = self.bundle(uid);
         let rootfs = bundle.join("rootfs");
-        let platform = bundle.join("platform");
-        for dir in [&bundle, &rootfs, &platform] {
+        for dir in [&bundle, &rootfs] {
             fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
         }
-        let shortcuts = platform.join("shortcuts.ini");
-        fs::write(&shortcuts, SHORTCUTS_INI).map_err(NodeError::io(&shortcuts))?;
-        write_plugin_aliases(&platform.join(PLUGINS_DIR))?;
-        let distro = Path::new(&spec.distro.path);
-        let mut mounts = base_mounts();
-        for name in DISTRO_DIRS {
-            let source = distro.join(name);
-            let target = rootfs.join(name);
-            match fs::symlink_metadata(&source) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    let link = fs::read_link(&source).map_err(NodeError::io(&source))?;
-                    if fs::read_link(&target).ok().as_ref() != Some(&link) {
-                        if fs::symlink_metadata(&target).is_ok() {
-                            remove_any(&target)?;
-                        }
-                        std::os::unix::fs::symlink(&link, &target)
-                            .map_err(NodeError::io(&target))?;
-                    }
-                }
-                Ok(meta) if meta.is_dir() => mounts.push(Mount::bind(
-                    &path_str(&source)?,
-                    &format!("/{name}"),
-                    &["ro", "nosuid", "nodev"],
-                )),
-                _ => {}
-            }
-        }
+        platform::write(&bundle)?;
+        let mut distro = DistroRoot::for_container(&self.config.containers_root, checked, &bundle)?;
+        distro.stage(&bundle.join("distro"))?;
         let home_str = path_str(&home)?;
-        for file in ["hosts", "hostname", "resolv.conf"] {
-            // Only over a file the distro has: never create files in a read-only distro. Only
-            // from a regular file of the home: the mount would follow a symlink on the host
-            // (and no process of the customer runs while its container starts).
-            let source = home.join("etc").join(file);
-            if distro.join("etc").join(file).is_file()
-                && fs::symlink_metadata(&source).is_ok_and(|m| m.is_file())
-            {
-                mounts.push(Mount::bind(
-                    &path_str(&source)?,
-                    &format!("/etc/{file}"),
-                    &["nosuid", "nodev"],
-                ));
-            }
-        }
-        // The customer's account, for what looks the uid up (sftp-server refuses to run
-        // without it; shells show a name): the distro's passwd and group plus the container's
-        // line, kept root-owned in the bundle and bound read-only (uwsgi.it synthesised these
-        // entries with an NSS module).
-        for (file, line) in [
-            (
-                "passwd",
-                format!("{uid}:x:{uid}:{uid}:container {uid}:{home_str}:/bin/bash\n"),
-            ),
-            ("group", format!("{uid}:x:{uid}:\n")),
-        ] {
-            let distro_file = distro.join("etc").join(file);
-            if !distro_file.is_file() {
-                continue;
-            }
-            let mut content =
-                fs::read_to_string(&distro_file).map_err(NodeError::io(&distro_file))?;
-            if !content.is_empty() && !content.ends_with('\n') {
-                content.push('\n');
-            }
-            content.push_str(&line);
-            let account = bundle.join(file);
-            fs::write(&account, content).map_err(NodeError::io(&account))?;
-            mounts.push(Mount::bind(
-                &path_str(&account)?,
-                &format!("/etc/{file}"),
-                &["ro", "nosuid", "nodev"],
-            ));
-        }
-        // Programs inside log where they expect to, and the customer reads it in the home.
-        mounts.push(Mount::bind(
-            &format!("{home_str}/logs"),
-            "/var/log",
-            &["nosuid", "nodev"],
-        ));
-        mounts.push(Mount::bind(
-            &format!("{home_str}/tmp"),
-            "/tmp",
-            &["nosuid", "nodev"],
-        ));
-        mounts.push(Mount::bind(
-            &format!("{home_str}/run"),
-            "/run",
-            &["nosuid", "nodev"],
-        ));
-        mounts.push(Mount::bind(
-            &path_str(&self.config.subscribe_dir)?,
-            "/run/subscribe",
-            &["nosuid", "nodev", "noexec"],
-        ));
-        // runc makes the cgroup before it mounts: the customer reads its own limits and use
-        // (memory.usage_in_bytes, …) under /run/cgroup.
-        for (source, under) in cgroup::container_dirs(&self.cgroup(uid)) {
-            let destination = match under {
-                "" => "/run/cgroup".to_owned(),
-                under => format!("/run/cgroup/{under}"),
-            };
-            mounts.push(Mount::bind(
-                &source,
-                &destination,
-                &["ro", "nosuid", "nodev", "noexec"],
-            ));
-        }
-        mounts.push(Mount::bind(
-            &path_str(&platform)?,
-            "/berth",
-            &["ro", "nosuid", "nodev", "noexec"],
-        ));
-        mounts.push(Mount::bind(&home_str, &home_str, &["nosuid", "nodev"]));
+        let cgroup = cgroup::view(&self.cgroup(uid));
+        let mounts = mounts::container_mounts(&mounts::Sources {
+            uid,
+            home: &home,
+            bundle: &bundle,
+            distro: &distro,
+            subscribe_dir: &self.config.subscribe_dir,
+            cgroup: &cgroup,
+        })?;
 
         let mut args = vec![
             self.config.uwsgi_binary.clone(),
@@ -672,47 +499,19 @@ impl Runtime {
         if spec.nofollow {
             args.push("--emperor-nofollow".to_owned());
         }
-        let config = oci::Spec {
-            oci_version: "1.0.2",
-            process: oci::Process {
-                terminal: false,
-                user: oci::User { uid, gid: uid },
+        let config = oci::Spec::container(
+            oci::Container {
+                uid,
+                home: &home_str,
                 args,
-                env: vec![
-                    "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".to_owned(),
-                    format!("HOME={home_str}"),
-                    format!("USER={uid}"),
-                    "LANG=C.UTF-8".to_owned(),
-                ],
-                cwd: home_str.clone(),
-                capabilities: oci::Capabilities::default(),
-                no_new_privileges: true,
-            },
-            root: oci::Root {
-                path: path_str(&rootfs)?,
-                readonly: true,
-            },
-            hostname: spec.hostname.clone(),
-            mounts,
-            linux: oci::Linux {
-                resources: oci::Resources {
-                    devices: vec![oci::DeviceRule {
-                        allow: false,
-                        access: "rwm",
-                    }],
-                    memory: oci::Memory {
-                        limit: checked.memory_bytes,
-                    },
-                },
+                rootfs: path_str(&rootfs)?,
+                hostname: &spec.hostname,
+                memory_bytes: checked.memory_bytes,
                 cgroups_path: self.cgroup(uid),
-                namespaces: ["pid", "network", "ipc", "uts", "mount"]
-                    .into_iter()
-                    .map(|kind| oci::Namespace { kind })
-                    .collect(),
-                masked_paths: oci::MASKED_PATHS.to_vec(),
-                readonly_paths: oci::READONLY_PATHS.to_vec(),
+                cgroup_namespace: cgroup == cgroup::View::V2,
             },
-        };
+            mounts,
+        );
         let json = serde_json::to_vec_pretty(&config).map_err(|e| NodeError::Io {
             path: bundle.join("config.json"),
             source: e.into(),
@@ -726,7 +525,10 @@ impl Runtime {
         oom::mark_seen(&bundle, 0);
         let id = container_id(uid);
         tracing::info!(uid, "starting container");
-        self.runc.create(&id, &bundle, &bundle.join("runc.log"))?;
+        let created = self.runc.create(&id, &bundle, &bundle.join("runc.log"));
+        // The container has its own copies of the distro's mounts now (or none).
+        distro.unstage();
+        created?;
         if let Some(network) = &self.network {
             let attached = self.runc.state(&id).and_then(|state| {
                 let pid = state.map(|s| s.pid).unwrap_or(0);
@@ -765,123 +567,4 @@ impl Runtime {
             Err(e) => Err(e),
         }
     }
-}
-
-/// The kernel file systems every container gets.
-fn base_mounts() -> Vec<Mount> {
-    vec![
-        Mount::special("proc", "/proc", &["nosuid", "nodev", "noexec", "hidepid=2"]),
-        Mount::special(
-            "tmpfs",
-            "/dev",
-            &["nosuid", "strictatime", "mode=755", "size=65536k"],
-        ),
-        Mount::special(
-            "devpts",
-            "/dev/pts",
-            &[
-                "nosuid",
-                "noexec",
-                "newinstance",
-                "ptmxmode=0666",
-                "mode=0620",
-            ],
-        ),
-        Mount::special(
-            "tmpfs",
-            "/dev/shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        ),
-        Mount::special("mqueue", "/dev/mqueue", &["nosuid", "noexec", "nodev"]),
-        Mount::special("sysfs", "/sys", &["nosuid", "noexec", "nodev", "ro"]),
-    ]
-}
-
-fn remove_any(path: &Path) -> Result<(), NodeError> {
-    let meta = fs::symlink_metadata(path).map_err(NodeError::io(path))?;
-    if meta.is_dir() {
-        fs::remove_dir_all(path).map_err(NodeError::io(path))
-    } else {
-        fs::remove_file(path).map_err(NodeError::io(path))
-    }
-}
-
-fn path_str(path: &Path) -> Result<String, NodeError> {
-    path.to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| NodeError::Config(format!("{} is not UTF-8", path.display())))
-}
-
-/// Refuse what cannot be realised safely.
-fn check(spec: &ContainerSpec) -> Result<Checked<'_>, NodeError> {
-    let invalid = |reason: String| NodeError::InvalidSpec {
-        uid: spec.uid,
-        reason,
-    };
-    let uid = u32::try_from(spec.uid)
-        .ok()
-        .filter(|&u| i64::from(u) >= MIN_UID && u != u32::MAX)
-        .ok_or_else(|| invalid(format!("uid must be in {MIN_UID}..{}", u32::MAX)))?;
-    let memory_bytes = spec
-        .memory
-        .checked_mul(1 << 20)
-        .filter(|_| spec.memory > 0)
-        .ok_or_else(|| invalid(format!("bad memory limit {} MB", spec.memory)))?;
-    let storage_bytes = spec
-        .storage
-        .checked_mul(1 << 20)
-        .filter(|_| spec.storage > 0)
-        .ok_or_else(|| invalid(format!("bad storage {} MB", spec.storage)))?;
-    let hostname = &spec.hostname;
-    if hostname.is_empty()
-        || hostname.len() > 63
-        || !hostname
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    {
-        return Err(invalid(format!("bad hostname {hostname:?}")));
-    }
-    let distro = Path::new(&spec.distro.path);
-    if !distro.is_absolute() || !distro.join("usr").is_dir() {
-        return Err(invalid(format!(
-            "distro {:?} is not a root file system here",
-            spec.distro.path
-        )));
-    }
-    if !spec
-        .customer_private_key_pem
-        .trim_start()
-        .starts_with("-----BEGIN ")
-    {
-        return Err(invalid("the customer key is not PEM".to_owned()));
-    }
-    if spec
-        .ssh_keys
-        .iter()
-        .any(|k| k.contains(['\n', '\r', '\0']) || k.trim().is_empty())
-    {
-        return Err(invalid("an ssh key is not one line".to_owned()));
-    }
-    Ok(Checked {
-        uid,
-        memory_bytes,
-        storage_bytes,
-        spec,
-    })
-}
-
-/// (Re)creates the platform's plugin aliases in `dir` (see [`PLUGIN_ALIASES`]).
-fn write_plugin_aliases(dir: &Path) -> Result<(), NodeError> {
-    fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
-    for (alias, plugin) in PLUGIN_ALIASES {
-        let link = dir.join(format!("{alias}_plugin.so"));
-        let target = format!("/usr/lib/uwsgi/plugins/{plugin}_plugin.so");
-        if fs::read_link(&link).ok().as_deref() != Some(Path::new(&target)) {
-            if fs::symlink_metadata(&link).is_ok() {
-                remove_any(&link)?;
-            }
-            std::os::unix::fs::symlink(&target, &link).map_err(NodeError::io(&link))?;
-        }
-    }
-    Ok(())
 }

@@ -13,6 +13,10 @@ pub(crate) const PLUGIN_ALIASES: &[(&str, &str)] = &[("python", "python3")];
 /// Where the platform ini is mounted (read-only) inside every container.
 pub(crate) const SHORTCUTS_PATH: &str = "/berth/shortcuts.ini";
 
+/// Where the quickstart says the shortcut options are defined: a symlink to
+/// [`SHORTCUTS_PATH`] in every container.
+pub(crate) const UNBIT_SHORTCUTS_PATH: &str = "/opt/unbit/uwsgi/shortcuts.ini";
+
 /// The platform ini the Emperor injects before every vassal file
 /// (`--vassal-set inject-before=/berth/shortcuts.ini`).
 ///

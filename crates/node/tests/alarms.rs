@@ -52,6 +52,42 @@ fn storage_is_enforced_on_btrfs_reported_and_alarmed_at_most_once_per_alarm_freq
     assert!(alarm.msg.contains("disk usage at 6"), "{}", alarm.msg);
     assert!(alarm.msg.contains("20 MB quota"), "{}", alarm.msg);
     assert!(f.emperor_log(uid).contains(&alarm.msg));
+    // "To check your diskspace: quota -s", in quota's own layout; plain quota in 1K blocks.
+    let home = f.home(uid);
+    let (ok, quota, err) = f.run_as_customer(uid, "quota -s");
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = quota.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("Disk quotas for user {uid} (uid {uid}): ")
+    );
+    assert_eq!(
+        lines[1],
+        "     Filesystem   space   quota   limit   grace   files   quota   limit   grace"
+    );
+    assert_eq!(lines[2], home.display().to_string());
+    let columns: Vec<&str> = lines[3].split_whitespace().collect();
+    // quota-tools switches to M from 100M up: 20 MB reads 20480K.
+    let used_kib = (used + 1023) / 1024;
+    let used_human = format!("{used_kib}K");
+    assert_eq!(
+        columns,
+        [used_human.as_str(), "20480K", "20480K", "0", "0", "0"],
+        "{quota}"
+    );
+    let (ok, blocks, _) = f.run_as_customer(uid, "quota");
+    assert!(ok);
+    assert!(blocks.contains("Filesystem  blocks   quota"), "{blocks}");
+    let columns: Vec<&str> = blocks
+        .lines()
+        .nth(3)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        columns[..3],
+        [used_kib.to_string(), "20480".to_owned(), "20480".to_owned()]
+    );
 
     // Not again within alarm_freq.
     let done = f.runtime.reconcile(&desired(vec![spec.clone()]));

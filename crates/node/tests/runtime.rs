@@ -133,24 +133,45 @@ fn a_container_runs_its_emperor_with_the_home_layout_and_memory_limit() {
             .filter(|cmdline| cmdline.contains(&format!("{}/vassals", home.display())))
     });
     assert_eq!(memory_limit_of(pid), (MEMORY_MB as u64) << 20);
-    // The customer reads its own cgroup under /run/cgroup, and cannot change it.
-    let (ok, limit) = f.exec(
-        uid,
-        uid,
-        "cat /run/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /run/cgroup/memory.max",
-    );
-    assert!(ok, "no cgroup under /run/cgroup");
+    // The customer reads its own cgroup at the top of /run/cgroup, exactly as the quickstart
+    // writes it (this host: cgroup v1), and cannot change it.
+    let (ok, limit) = f.exec(uid, uid, "cat /run/cgroup/memory.limit_in_bytes");
+    assert!(ok, "no memory.limit_in_bytes under /run/cgroup");
     assert_eq!(limit.trim(), ((MEMORY_MB as u64) << 20).to_string());
-    let (ok, _) = f.exec(
-        uid,
-        uid,
-        "echo 1 > /run/cgroup/memory/memory.limit_in_bytes || echo 1 > /run/cgroup/memory.max",
+    let (ok, used) = f.exec(uid, uid, "cat /run/cgroup/memory.usage_in_bytes");
+    assert!(ok, "no memory.usage_in_bytes under /run/cgroup");
+    let used: u64 = used.trim().parse().expect("bytes");
+    assert!(used > 0 && used < (MEMORY_MB as u64) << 20, "{used}");
+    let (ok, stat) = f.exec(uid, uid, "cat /run/cgroup/memory.stat");
+    assert!(
+        ok && stat.contains("total_rss "),
+        "the rest of the controller: {stat}"
     );
+    let (ok, _) = f.exec(uid, uid, "echo 1 > /run/cgroup/memory.limit_in_bytes");
     assert!(!ok, "the customer changed their own memory limit");
     let (_, mounts) = f.exec(uid, uid, "grep ' /run/cgroup' /proc/self/mountinfo");
     assert!(
         !mounts.is_empty() && mounts.lines().all(|line| line.contains(" ro,")),
         "/run/cgroup is mounted read-only: {mounts}"
+    );
+    // "The custom options are all defined in the /opt/unbit/uwsgi/shortcuts.ini file", and
+    // the distro's own /opt and /usr are still there beside the platform's files.
+    let (ok, shortcuts) = f.exec(uid, uid, "cat /opt/unbit/uwsgi/shortcuts.ini");
+    assert!(ok);
+    assert_eq!(shortcuts, berth_node::SHORTCUTS_INI);
+    let (ok, _) = f.exec(uid, uid, "test -x /usr/bin/python3 && ls /opt >/dev/null");
+    assert!(ok, "the distro's /usr and /opt stay visible");
+    let (ok, _) = f.exec(uid, uid, "touch /opt/unbit/x || touch /usr/bin/x");
+    assert!(!ok, "the customer wrote into the platform's layers");
+    // "To check your diskspace: quota -s": here the containers root is not on btrfs, so
+    // there is no limit, as quota says it (tests/alarms.rs shows one).
+    let quota = wait_for("the quota report", || {
+        let (ok, out) = f.exec(uid, uid, "quota -s");
+        ok.then_some(out)
+    });
+    assert_eq!(
+        quota,
+        format!("Disk quotas for user {uid} (uid {uid}): none\n")
     );
     for ns in ["mnt", "pid", "ipc", "uts", "net"] {
         let inside = fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");

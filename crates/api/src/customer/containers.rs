@@ -30,8 +30,8 @@ pub fn summary_json(summary: &ContainerSummary) -> Value {
         "uuid": summary.uuid,
         "distro": summary.distro,
         "distro_name": summary.distro_name,
-        "custom_distro": null,
-        "custom_distro_name": null,
+        "custom_distro": summary.custom_distro,
+        "custom_distro_name": summary.custom_distro_name,
         "server": summary.server,
         "server_address": summary.server_address,
         "tags": summary.tags,
@@ -39,23 +39,25 @@ pub fn summary_json(summary: &ContainerSummary) -> Value {
 }
 
 /// The detail shape of a container: the list shape, less the custom distro's name when no
-/// custom distro is set (as upstream), plus every setting.
+/// custom distro is set (as upstream), plus every setting; empty text fields (the note, the
+/// alarm channels) are `""`, as upstream shows them.
 pub fn detail_json(container: &Container) -> Value {
     let settings = &container.settings;
     let mut object = summary_json(&container.summary);
     if let Value::Object(map) = &mut object {
-        map.remove("custom_distro_name");
+        if container.summary.custom_distro_name.is_none() {
+            map.remove("custom_distro_name");
+        }
         for (key, value) in [
             ("alarm_freq", json!(settings.alarm_freq)),
             ("quota_threshold", json!(settings.quota_threshold)),
             ("nofollow", json!(settings.nofollow)),
-            ("note", json!(settings.note)),
+            ("note", json!(settings.note.as_deref().unwrap_or_default())),
             ("linked_to", json!(container.linked_to)),
             (
                 "custom_distros_storage",
                 json!(settings.custom_distros_storage),
             ),
-            ("custom_distro", json!(container.custom_distro)),
             ("secret_uuid", json!(container.secret_uuid)),
             ("ssh_keys", json!(settings.ssh_keys)),
             ("legion_address", json!(container.legion_addresses)),
@@ -65,7 +67,7 @@ pub fn detail_json(container: &Container) -> Value {
         for channel in AlarmChannel::ALL.into_iter().filter(|c| c.is_readable()) {
             map.insert(
                 channel.as_str().to_owned(),
-                json!(settings.channel(channel)),
+                json!(settings.channel(channel).unwrap_or_default()),
             );
         }
     }
@@ -146,7 +148,8 @@ pub async fn show(
 }
 
 /// `POST /containers/<uid>`: changes any customer-writable field, `ssh_keys`, `distro`,
-/// `tags`, `link`/`unlink` and `reboot`, all or nothing; answers the full container.
+/// `custom_distro`, `tags`, `link`/`unlink` and `reboot`, all or nothing; answers the full
+/// container. Text fields take `""` or `null` to clear.
 pub async fn update(
     State(state): State<ApiState>,
     caller: CustomerCaller,
@@ -245,13 +248,10 @@ pub fn parse_update(body: &Map<String, Value>) -> ApiResult<(ContainerUpdate, Co
         update.channels[channel as usize] =
             optional_text(body, channel.as_str(), |value| channel.validate(value))?;
     }
-    if let Some(custom) = body.get("custom_distro") {
-        if input::as_optional_int("custom_distro", custom)?.is_some() {
-            return Err(ApiError::bad_request(
-                "custom_distro: custom distros are not offered on this platform yet",
-            ));
-        }
-    }
+    update.custom_distro = body
+        .get("custom_distro")
+        .map(|value| input::as_optional_int("custom_distro", value))
+        .transpose()?;
     let relations = ContainerRelations {
         tags: body
             .get("tags")

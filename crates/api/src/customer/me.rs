@@ -38,7 +38,7 @@ pub async fn show(State(state): State<ApiState>, caller: CustomerCaller) -> ApiR
 }
 
 /// `POST /me`: changes `email`, `vat`, `company` and `password` (an empty password leaves it
-/// unchanged); other keys are ignored.
+/// unchanged, anything but a string is a 400); other keys are ignored.
 pub async fn update(
     State(state): State<ApiState>,
     caller: CustomerCaller,
@@ -53,7 +53,13 @@ pub async fn update(
         email: text("email")?,
         company: text("company")?,
         vat: text("vat")?,
-        password: text("password")?.filter(|password| !password.is_empty()),
+        // A password must be a string: null or a number never leaves it unchanged silently.
+        password: body
+            .get("password")
+            .map(|value| input::as_str("password", value))
+            .transpose()?
+            .filter(|password| !password.is_empty())
+            .map(str::to_owned),
     };
     let customer = state
         .store

@@ -5,6 +5,7 @@ pub mod bill_document;
 pub mod bill_pdf;
 pub mod billing;
 pub mod containers;
+pub mod custom_distros;
 pub mod distros;
 pub mod domains;
 pub mod loopboxes;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<ApiState> {
             get(containers::list).post(containers::create),
         ),
         ("/distros", get(distros::list)),
+        ("/custom_distros", get(custom_distros::list)),
         ("/openapi.json", get(crate::openapi::serve)),
         ("/tags", get(tags::list).post(tags::create)),
         (
@@ -55,6 +57,16 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/containers/{uid}",
             get(containers::show).post(containers::update),
+        )
+        .route(
+            "/custom_distros/{uid}",
+            get(custom_distros::usable).post(custom_distros::create),
+        )
+        .route(
+            "/custom_distro/{id}",
+            get(custom_distros::show)
+                .post(custom_distros::update)
+                .delete(custom_distros::delete),
         )
         .route(
             "/containers/{uid}/domains",

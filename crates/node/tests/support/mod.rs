@@ -123,6 +123,8 @@ impl Fixture {
                 name: "host".to_owned(),
                 path: "/".to_owned(),
             },
+            custom_distro: None,
+            custom_distros_storage: false,
             ssh_keys: vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@test".to_owned()],
             ssh_keys_mtime: 1,
             last_reboot: 1,
