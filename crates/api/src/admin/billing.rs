@@ -7,12 +7,14 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::billing::{
-    parse_payment_amount, parse_vat_csv, PricingEdit, ProductPricing, ResourcePriceRow,
+    parse_payment_amount, parse_vat_csv, PricingEdit, ProductPricing, ProviderCountry,
+    ResourcePriceRow,
 };
 use berth_store::orders::OrderRequest;
 use berth_store::products::ProductEdit;
 use serde_json::{json, Map, Value};
 
+use crate::admin::customers::{customer_in_query, customer_named};
 use crate::admin::views;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
@@ -34,17 +36,38 @@ fn price_text(field: &str, price: &Value) -> ApiResult<String> {
     }
 }
 
-/// `resource_prices: {period: {memory_mb, storage_mb}}` as `(period, memory, storage)` rows.
+/// The entries of a price list sent either as an object keyed by period or as the array of
+/// objects with a `period` field that the API answers (which keeps the order given).
+fn by_period<'a>(
+    value: &'a Value,
+    shape: &dyn Fn() -> ApiError,
+) -> ApiResult<Vec<(String, &'a Value)>> {
+    match value {
+        Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), v)).collect()),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                let period = item
+                    .get("period")
+                    .and_then(Value::as_str)
+                    .ok_or_else(shape)?;
+                Ok((period.to_owned(), item))
+            })
+            .collect(),
+        _ => Err(shape()),
+    }
+}
+
+/// `resource_prices: {period: {memory_mb, storage_mb}}` (or `[{period, memory_mb,
+/// storage_mb}]`) as `(period, memory, storage)` rows.
 fn resource_prices(value: &Value) -> ApiResult<Vec<ResourcePriceRow>> {
     let shape = || {
         ApiError::bad_request(
             "resource_prices: must be an object {period: {memory_mb: price, storage_mb: price}}",
         )
     };
-    value
-        .as_object()
-        .ok_or_else(shape)?
-        .iter()
+    by_period(value, &shape)?
+        .into_iter()
         .map(|(period, units)| {
             let units = units.as_object().ok_or_else(shape)?;
             let unit = |name: &str| {
@@ -53,18 +76,23 @@ fn resource_prices(value: &Value) -> ApiResult<Vec<ResourcePriceRow>> {
                     .ok_or_else(shape)
                     .and_then(|price| price_text("resource_prices", price))
             };
-            Ok((period.clone(), unit("memory_mb")?, unit("storage_mb")?))
+            Ok((period, unit("memory_mb")?, unit("storage_mb")?))
         })
         .collect()
 }
 
-/// `(period, price)` pairs of `{period: price}`.
+/// `(period, price)` pairs of `{period: price}` (or `[{period, price}]`).
 fn price_pairs(value: &Value) -> ApiResult<Vec<(String, String)>> {
-    value
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("prices: must be an object {period: price}"))?
-        .iter()
-        .map(|(period, price)| Ok((period.clone(), price_text("prices", price)?)))
+    let shape = || ApiError::bad_request("prices: must be an object {period: price}");
+    by_period(value, &shape)?
+        .into_iter()
+        .map(|(period, price)| {
+            let price = match price {
+                Value::Object(item) => item.get("price").ok_or_else(shape)?,
+                price => price,
+            };
+            Ok((period, price_text("prices", price)?))
+        })
         .collect()
 }
 
@@ -152,7 +180,7 @@ pub async fn update_product(
 
 async fn customer_of(state: &ApiState, body: &Map<String, Value>) -> ApiResult<i64> {
     let username = input::as_str("customer", input::required(body, "customer")?)?;
-    Ok(state.store.customer_by_username(username).await?.id)
+    Ok(customer_named(state, username).await?.id)
 }
 
 /// What a staff order request shares: `?preview=1`, the customer, the product and period,
@@ -216,20 +244,22 @@ pub async fn cancel_order(
     Ok(Json(order_json(&order)))
 }
 
-/// `POST /v1/admin/bills/generate` `{until}`: generates or recomputes the open bills up to
-/// the unix time `until`; `{bills, records}` written.
+/// `POST /v1/admin/bills/generate` `{until, provider_country?}`: generates or recomputes
+/// the open bills up to the unix time `until`, with VAT decided by `provider_country` (the
+/// API's own by default); `{bills, records, until}` written.
 pub async fn generate_bills(
     State(state): State<ApiState>,
     _staff: StaffCaller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
     let until = input::as_int("until", input::required(&body, "until")?)?;
-    let report = state
-        .store
-        .generate_bills(until, &state.provider_country)
-        .await?;
+    let country = match input::optional_string(&body, "provider_country")? {
+        Some(code) => ProviderCountry::parse(&code)?.0,
+        None => state.provider_country.clone(),
+    };
+    let report = state.store.generate_bills(until, &country).await?;
     Ok(Json(
-        json!({"bills": report.bills, "records": report.records}),
+        json!({"bills": report.bills, "records": report.records, "until": until}),
     ))
 }
 
@@ -249,10 +279,7 @@ pub async fn payments(
     _staff: StaffCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let username = query
-        .get("customer")
-        .ok_or_else(|| ApiError::bad_request("customer: required"))?;
-    let customer = state.store.customer_by_username(username).await?;
+    let customer = customer_in_query(&state, &query).await?;
     let payments = state.store.payments(customer.id).await?;
     Ok(Json(payments.iter().map(views::payment).collect()))
 }

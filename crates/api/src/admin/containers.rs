@@ -10,6 +10,7 @@ use berth_model::container::{self, ContainerUpdate};
 use berth_store::containers::{Actor, ContainerRelations};
 use serde_json::{json, Value};
 
+use super::customers::customer_named;
 use super::views;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
@@ -45,7 +46,7 @@ pub async fn create(
     let name = input::as_str("name", input::required(&body, "name")?)?;
     let memory = input::as_int("memory", input::required(&body, "memory")?)?;
     let storage = input::as_int("storage", input::required(&body, "storage")?)?;
-    let customer = state.store.customer_by_username(customer).await?;
+    let customer = customer_named(&state, customer).await?;
     let server = state.store.server_by_name(server).await?;
     let created = state
         .store
@@ -162,4 +163,18 @@ pub async fn delete(
 ) -> ApiResult<Json<Value>> {
     state.store.delete_container(uid(&text)?).await?;
     Ok(Json(json!({"message": "Ok"})))
+}
+
+/// `POST /v1/admin/containers/<uid>/max-alarms` `{count}`: how many alarms the container
+/// keeps (1 to 100000; the oldest go first); `{uid, max_alarms}`.
+pub async fn max_alarms(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Path(text): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let uid = uid(&text)?;
+    let count = input::as_int("count", input::required(&body, "count")?)?;
+    state.store.set_max_alarms(uid, count).await?;
+    Ok(Json(json!({"uid": uid, "max_alarms": count})))
 }

@@ -1,18 +1,42 @@
 //! `/v1/admin/customers` and `/v1/admin/staff`: accounts.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use berth_store::customers::NewCustomer;
-use berth_store::passwords;
+use berth_store::customers::{Customer, NewCustomer};
+use berth_store::{passwords, StoreError};
 use serde_json::{json, Value};
 
 use super::views;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::input;
 use crate::ApiState;
+
+/// The customer whose login is `username`; 404 `no customer <username>` when none is.
+pub async fn customer_named(state: &ApiState, username: &str) -> ApiResult<Customer> {
+    match state.store.customer_by_username(username).await {
+        Err(StoreError::NotFound(_)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no customer {username}"),
+        )),
+        found => Ok(found?),
+    }
+}
+
+/// The customer named by the query's `customer` (400 when it names none).
+pub async fn customer_in_query(
+    state: &ApiState,
+    query: &HashMap<String, String>,
+) -> ApiResult<Customer> {
+    let username = query
+        .get("customer")
+        .ok_or_else(|| ApiError::bad_request("customer: required"))?;
+    customer_named(state, username).await
+}
 
 /// `GET /v1/admin/customers`: every customer.
 pub async fn list(State(state): State<ApiState>, _staff: StaffCaller) -> ApiResult<Json<Value>> {
@@ -48,7 +72,7 @@ pub async fn create(
 }
 
 /// `POST /v1/admin/customers/<username>/password` `{password?}`: sets (or generates and
-/// returns) a new password.
+/// returns) a new password; `{message, username, password?}`.
 pub async fn password(
     State(state): State<ApiState>,
     _staff: StaffCaller,
@@ -58,7 +82,7 @@ pub async fn password(
     let (password, generated) =
         passwords::given_or_generated(input::optional_string(&body, "password")?);
     state.store.set_password(&username, &password).await?;
-    let mut answer = json!({"message": "Ok"});
+    let mut answer = json!({"message": "Ok", "username": username});
     if generated {
         answer["password"] = json!(password);
     }
@@ -92,7 +116,7 @@ pub async fn billing_address(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let address = crate::customer::billing::billing_address(&body)?;
-    let customer = state.store.customer_by_username(&username).await?;
+    let customer = customer_named(&state, &username).await?;
     let stored = state
         .store
         .set_billing_address(customer.id, &address)

@@ -1,10 +1,12 @@
-//! The staff API under `/v1/admin`: the same operations as `berth admin`, over HTTP.
+//! The staff API under `/v1/admin`: every staff operation, over HTTP and, for `berth admin`,
+//! in-process (see [`crate::local`]).
 
 pub mod billing;
 pub mod containers;
 pub mod customers;
 pub mod domains;
 pub mod infrastructure;
+pub mod ledger;
 pub mod news;
 pub mod views;
 pub mod vpn;
@@ -52,7 +54,9 @@ pub fn routes() -> Router<ApiState> {
             get(billing::products).post(billing::create_product),
         )
         .route("/products/{id}", post(billing::update_product))
-        .route("/orders", post(billing::place_order))
+        .route("/orders", get(ledger::orders).post(billing::place_order))
+        .route("/bills", get(ledger::bills))
+        .route("/balance", get(ledger::balance))
         .route("/orders/{id}/replace", post(billing::replace_order))
         .route("/orders/{id}/cancel", post(billing::cancel_order))
         .route("/bills/generate", post(billing::generate_bills))
@@ -72,7 +76,9 @@ pub fn routes() -> Router<ApiState> {
                 .delete(containers::delete),
         )
         .route("/containers/{uid}/order", post(containers::order))
+        .route("/containers/{uid}/max-alarms", post(containers::max_alarms))
         .route("/vpnpool", get(vpn::list).post(vpn::create))
+        .route("/vpn-networks", get(vpn::networks))
         .route("/vpnpool/", get(vpn::list).post(vpn::create))
         .route("/vpnpool/{id}", get(vpn::show).delete(vpn::delete))
 }

@@ -3,15 +3,19 @@
 //! or the later ones (`network_mask`, `subnetwork_mask`, `vpn_server_hostname`, `wg_name`,
 //! `wireguard_public_key`, with the private key kept on the VPN host).
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use berth_model::vpn::{PoolDefinition, DEFAULT_LISTEN_PORT};
 use berth_store::vpn::{ServerKey, VpnPool};
 use serde_json::{json, Map, Value};
 
+use super::customers::customer_in_query;
 use crate::auth::StaffCaller;
 use crate::body::JsonObject;
+use crate::customer::vpn::network_json;
 use crate::error::{ApiError, ApiResult};
 use crate::input::{self, ObjectId};
 use crate::ApiState;
@@ -118,4 +122,16 @@ pub async fn delete(
 ) -> ApiResult<Json<Value>> {
     state.store.delete_vpn_pool(id).await?;
     Ok(Json(json!({"message": "Ok"})))
+}
+
+/// `GET /v1/admin/vpn-networks?customer=<username>`: the customer's networks, as the
+/// customer sees them at `/v1/net/vpn`.
+pub async fn networks(
+    State(state): State<ApiState>,
+    _staff: StaffCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let customer = customer_in_query(&state, &query).await?;
+    let networks = state.store.vpn_networks(customer.id).await?;
+    Ok(Json(networks.iter().map(network_json).collect()))
 }

@@ -1,17 +1,14 @@
-//! `berth admin vpn`: WireGuard VPN pools and the networks customers hold, straight on the
-//! store, as `/v1/admin/vpnpool` does over HTTP.
+//! `berth admin vpn`: WireGuard VPN pools and the networks customers hold, over
+//! `/v1/admin/vpnpool` and `/v1/admin/vpn-networks`.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use berth_api::admin::vpn::pool_json;
-use berth_api::customer::vpn::network_json;
-use berth_model::vpn::{PoolDefinition, DEFAULT_LISTEN_PORT};
-use berth_store::vpn::ServerKey;
-use berth_store::Store;
+use berth_model::vpn::DEFAULT_LISTEN_PORT;
 use clap::Subcommand;
+use serde_json::json;
 
-use super::billing::{customer_id, find_product};
+use super::products::find_product;
+use super::{encoded, given, read_file, rows_of, Staff};
 use crate::output::{print_object, print_rows};
 
 /// VPN pools and networks.
@@ -66,8 +63,8 @@ pub enum VpnCommand {
 }
 
 /// Runs a `berth admin vpn` command.
-pub async fn run(store: &Store, command: VpnCommand, json: bool) -> anyhow::Result<()> {
-    match command {
+pub async fn run(staff: &Staff, command: VpnCommand) -> anyhow::Result<()> {
+    let answer = match command {
         VpnCommand::Add {
             network,
             network_size,
@@ -79,70 +76,53 @@ pub async fn run(store: &Store, command: VpnCommand, json: bool) -> anyhow::Resu
             private_key_file,
             product,
         } => {
-            let definition = PoolDefinition::new(
-                &network,
-                network_size,
-                subnetwork_size,
-                &host,
-                &wg_name,
-                listen_port,
-            )?;
-            let key = match (public_key, private_key_file) {
-                (Some(public), _) => ServerKey::Public(public),
-                (None, Some(file)) => ServerKey::Private(
-                    std::fs::read_to_string(&file)
-                        .with_context(|| format!("cannot read {}", file.display()))?,
-                ),
-                (None, None) => anyhow::bail!("give --public-key or --private-key-file"),
-            };
+            let private_key = private_key_file.as_deref().map(read_file).transpose()?;
             let product = match product {
-                Some(key) => Some(find_product(store, &key).await?.id),
+                Some(key) => Some(find_product(staff, &key).await?),
                 None => None,
             };
-            let pool = store.create_vpn_pool(&definition, &key, product).await?;
-            print_object(&pool_json(&pool), json);
+            let body = json!({"network": network, "network_size": network_size,
+                "subnetwork_size": subnetwork_size, "vpn_hostname": host, "wg_name": wg_name,
+                "listen_port": listen_port, "wireguard_public_key": public_key,
+                "wireguard_private_key": private_key, "product": product});
+            staff.post("/v1/admin/vpnpool", &given(body)).await?
         }
         VpnCommand::List => {
-            let rows: Vec<_> = store.vpn_pools().await?.iter().map(pool_json).collect();
-            print_rows(
-                &rows,
-                &[
-                    "id",
-                    "network",
-                    "network_size",
-                    "subnetwork_size",
-                    "vpn_hostname",
-                    "wg_name",
-                    "used",
-                    "free",
-                ],
-                json,
-            );
+            let rows = staff.get("/v1/admin/vpnpool").await?;
+            let columns = [
+                "id",
+                "network",
+                "network_size",
+                "subnetwork_size",
+                "vpn_hostname",
+                "wg_name",
+                "used",
+                "free",
+            ];
+            print_rows(rows_of(&rows), &columns, staff.json);
+            return Ok(());
         }
         VpnCommand::Delete { id } => {
-            store.delete_vpn_pool(id).await?;
-            print_object(&serde_json::json!({"id": id, "message": "deleted"}), json);
+            let mut answer = staff
+                .delete(&format!("/v1/admin/vpnpool/{id}"), None)
+                .await?;
+            answer["id"] = json!(id);
+            answer
         }
         VpnCommand::Networks { customer } => {
-            let id = customer_id(store, &customer).await?;
-            let rows: Vec<_> = store
-                .vpn_networks(id)
-                .await?
-                .iter()
-                .map(network_json)
-                .collect();
-            print_rows(
-                &rows,
-                &[
-                    "id",
-                    "network",
-                    "network_size",
-                    "vpn_hostname",
-                    "wireguard_public_key",
-                ],
-                json,
-            );
+            let path = format!("/v1/admin/vpn-networks?customer={}", encoded(&customer));
+            let rows = staff.get(&path).await?;
+            let columns = [
+                "id",
+                "network",
+                "network_size",
+                "vpn_hostname",
+                "wireguard_public_key",
+            ];
+            print_rows(rows_of(&rows), &columns, staff.json);
+            return Ok(());
         }
-    }
+    };
+    print_object(&answer, staff.json);
     Ok(())
 }
