@@ -2,7 +2,10 @@
 //! control plane, and what they report back. Servers pull, they are never pushed to.
 //!
 //! A server joins once with a one-time token (`POST /join`) and then authenticates every
-//! call with `Authorization: Bearer <credential>`; it sees only its own data.
+//! call with `Authorization: Bearer <credential>`; it sees only its own data. Wrong join
+//! tokens count as failed logins of the client's address: past the limit, that address is
+//! refused with 429 ([`crate::auth::throttle`]). Credentials are 256-bit secrets checked by
+//! one lookup, not throttled.
 //!
 //! The two watch endpoints (`/state` and `/domain-keys`) take the revision the caller has and
 //! answer at once when the current one differs; otherwise they hold the request until it
@@ -27,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use crate::auth::ClientAddress;
 use crate::body::{JsonObject, RawBody};
 use crate::error::{ApiError, ApiResult};
 use crate::{input, ApiState};
@@ -82,31 +86,40 @@ impl FromRequestParts<ApiState> for NodeCaller {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .and_then(|(_, credential)| node::secret("credential", credential).ok())
-            .ok_or_else(unauthorized)?;
-        match state.store.server_by_credential(credential).await? {
-            Some(server) => Ok(NodeCaller { server }),
+            .and_then(|(_, credential)| node::secret("credential", credential).ok());
+        match credential {
+            Some(credential) => match state.store.server_by_credential(credential).await? {
+                Some(server) => Ok(NodeCaller { server }),
+                None => Err(unauthorized()),
+            },
             None => Err(unauthorized()),
         }
     }
 }
 
 /// `POST /join {"token"}`: spends a join token and answers the server's new credential,
-/// `{"server", "credential"}` (shown once). An unknown or spent token is 401.
+/// `{"server", "credential"}` (shown once). An unknown or spent token is 401; too many of
+/// them from one address, 429 (checked before the token: joining is a write).
 pub async fn join(
     State(state): State<ApiState>,
+    ClientAddress(address): ClientAddress,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
+    let attempt = state.auth.throttle().admit(None, address).await?;
     let token = input::as_str("token", input::required(&body, "token")?)?;
     let token = node::secret("token", token)?;
     match state.store.join_server(token).await {
         Ok((server, credential)) => {
+            attempt.succeeded().await;
             tracing::info!(server = %server.name, "server joined");
             Ok(Json(
                 json!({"server": server.name, "credential": credential}),
             ))
         }
-        Err(StoreError::NotFound(_)) => Err(unauthorized()),
+        Err(StoreError::NotFound(_)) => {
+            attempt.failed();
+            Err(unauthorized())
+        }
         Err(other) => Err(other.into()),
     }
 }

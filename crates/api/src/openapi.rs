@@ -2,6 +2,7 @@
 //! generators and API explorers. A test calls every operation it lists, so the description
 //! cannot drift from the routes.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use axum::http::header;
@@ -99,17 +100,17 @@ fn schemas() -> Value {
     ];
     let mut container = container_summary.to_vec();
     container.extend([
-        ("jid", nullable("string")),
-        ("jid_destinations", nullable("string")),
-        ("pushover_user", nullable("string")),
-        ("pushover_token", nullable("string")),
-        ("pushover_sound", nullable("string")),
-        ("pushbullet_token", nullable("string")),
-        ("slack_webhook", nullable("string")),
+        ("jid", kind("string")),
+        ("jid_destinations", kind("string")),
+        ("pushover_user", kind("string")),
+        ("pushover_token", kind("string")),
+        ("pushover_sound", kind("string")),
+        ("pushbullet_token", kind("string")),
+        ("slack_webhook", kind("string")),
         ("alarm_freq", kind("integer")),
         ("quota_threshold", kind("integer")),
         ("nofollow", kind("boolean")),
-        ("note", nullable("string")),
+        ("note", kind("string")),
         ("linked_to", integers()),
         ("custom_distros_storage", kind("boolean")),
         ("secret_uuid", nullable("string")),
@@ -128,6 +129,7 @@ fn schemas() -> Value {
         ("alarm_freq", kind("integer")),
         ("nofollow", kind("boolean")),
         ("custom_distros_storage", kind("boolean")),
+        ("custom_distro", nullable("integer")),
         ("jid", nullable("string")),
         ("jid_secret", nullable("string")),
         ("jid_destinations", nullable("string")),
@@ -170,6 +172,17 @@ fn schemas() -> Value {
         ]),
         "ContainerUpdate": container_update,
         "Distro": object(&[("id", kind("integer")), ("name", kind("string"))]),
+        "CustomDistroSummary": object(&[
+            ("id", kind("integer")), ("name", kind("string")), ("container", kind("integer")),
+        ]),
+        "CustomDistro": object(&[
+            ("id", kind("integer")), ("container", kind("integer")), ("name", kind("string")),
+            ("path", kind("string")), ("note", kind("string")), ("uuid", kind("string")),
+        ]),
+        "CustomDistroCreate": object(&[
+            ("name", kind("string")), ("path", kind("string")), ("note", nullable("string")),
+        ]),
+        "CustomDistroUpdate": object(&[("name", kind("string")), ("note", nullable("string"))]),
         "TagSummary": object(&[("id", kind("integer")), ("name", kind("string"))]),
         "Tag": object(&[("id", kind("integer")), ("name", kind("string")), ("note", nullable("string"))]),
         "TagWrite": object(&[("name", kind("string")), ("note", nullable("string"))]),
@@ -267,7 +280,33 @@ impl Operation {
         self
     }
 
+    /// Every error status the operation can answer: its own, and those that come with
+    /// credentials (401, 403 for a staff-only account, 429 for too many failed logins), a
+    /// body (400, 408, 413), a query (400), a path with ids (404) and the store (500).
+    fn statuses(&self, path_parameters: &[&str]) -> BTreeSet<&'static str> {
+        let mut statuses: BTreeSet<&'static str> = self.errors.iter().copied().collect();
+        let public = self
+            .security
+            .as_ref()
+            .is_some_and(|security| security.as_array().is_some_and(Vec::is_empty));
+        if !public {
+            statuses.extend(["401", "403", "429"]);
+        }
+        if self.body.is_some() {
+            statuses.extend(["400", "408", "413"]);
+        }
+        if !self.parameters.is_empty() {
+            statuses.insert("400");
+        }
+        if !path_parameters.is_empty() {
+            statuses.insert("404");
+        }
+        statuses.insert("500");
+        statuses
+    }
+
     fn render(self, path_parameters: &[&str]) -> Value {
+        let statuses = self.statuses(path_parameters);
         let mut parameters: Vec<Value> = path_parameters
             .iter()
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
@@ -278,11 +317,18 @@ impl Operation {
             self.status.to_owned(),
             json!({"description": "success", "content": {"application/json": {"schema": self.answer}}}),
         );
-        for status in self.errors {
-            responses.insert(
-                (*status).to_owned(),
-                json!({"description": "error", "content": {"application/json": {"schema": schema("Error")}}}),
-            );
+        for status in statuses {
+            let mut response = json!({
+                "description": error_description(status),
+                "content": {"application/json": {"schema": schema("Error")}},
+            });
+            if status == "429" {
+                response["headers"] = json!({"Retry-After": {
+                    "description": "seconds to wait before trying again",
+                    "schema": {"type": "integer"},
+                }});
+            }
+            responses.insert(status.to_owned(), response);
         }
         let mut operation = json!({
             "summary": self.summary,
@@ -296,6 +342,24 @@ impl Operation {
             operation["security"] = security;
         }
         operation
+    }
+}
+
+/// What an error status means, in the document.
+fn error_description(status: &str) -> &'static str {
+    match status {
+        "400" => "a malformed body, field or query parameter",
+        "401" => "missing or wrong credentials",
+        "403" => "not yours, not allowed, or not a customer account",
+        "404" => "no such object (or not yours)",
+        "405" => "method not allowed",
+        "408" => "the request body did not arrive in time",
+        "409" => "conflicts with the current state",
+        "413" => "the request body is larger than 64 KiB",
+        "416" => "the range is not satisfiable",
+        "429" => "too many failed logins from this address or for this username; see Retry-After",
+        "500" => "the store failed",
+        _ => "error",
     }
 }
 
@@ -345,6 +409,27 @@ fn paths() -> Value {
         ]),
         ("/distros", &[], vec![
             ("get", Operation::new("The distros containers can boot", "200", list_of("Distro"))),
+        ]),
+        ("/custom_distros", &[], vec![
+            ("get", Operation::new("Your custom distros, with the container keeping each", "200",
+                list_of("CustomDistroSummary"))),
+        ]),
+        ("/custom_distros/{uid}", &["uid"], vec![
+            ("get", Operation::new(
+                "The custom distros this container may boot (yours, kept by another container on its server)",
+                "200", list_of("Distro")).errors(&["401", "403"])),
+            ("post", Operation::new(
+                "Register the custom distro in distros/<path> of this container (custom_distros_storage)",
+                "201", schema("CustomDistro"))
+                .body(schema("CustomDistroCreate")).errors(&["400", "401", "403", "409"])),
+        ]),
+        ("/custom_distro/{id}", &["id"], vec![
+            ("get", Operation::new("One custom distro", "200", schema("CustomDistro")).errors(&["401", "404"])),
+            ("post", Operation::new("Rename a custom distro or change its note", "200", schema("CustomDistro"))
+                .body(schema("CustomDistroUpdate")).errors(&["400", "401", "404", "409"])),
+            ("delete", Operation::new(
+                "Forget a custom distro; the containers booting it restart on their distro", "200", ok())
+                .errors(&["401", "404"])),
         ]),
         ("/tags", &[], vec![
             ("get", Operation::new("Your tags", "200", list_of("TagSummary"))),

@@ -234,6 +234,14 @@ on_both_stores! {
         assert_eq!(add(&api, &bob.login, "example.com").await.0, StatusCode::CONFLICT);
         assert_eq!(api.post("/v1/admin/domains", &api.staff, r#"{"name": "example.org", "customer": "ghost"}"#).await.0, StatusCode::NOT_FOUND);
         assert_eq!(api.post("/v1/admin/domains", &api.staff, r#"{"name": "*.example.org", "customer": "bob"}"#).await.0, StatusCode::BAD_REQUEST);
+        // Staff names are checked like customers' (one rule in berth-model): not valid IDNA.
+        for name in ["xn--zz.com", "www.xn--zz.example.org", ".xn--zz.com"] {
+            let body = json!({"name": name, "customer": "bob"}).to_string();
+            let (status, error) = api.post("/v1/admin/domains", &api.staff, &body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {error}");
+            let (status, error) = add(&api, &bob.login, name).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {error}");
+        }
         assert_eq!(api.post("/v1/admin/domains", &alice.login, r#"{"name": "example.org", "customer": "alice"}"#).await.0, StatusCode::FORBIDDEN);
         let (_, all) = api.get("/v1/admin/domains", &api.staff).await;
         assert_eq!(all[0]["customer"], "alice");

@@ -18,7 +18,48 @@ fn concrete(template: &str, uid: i64) -> String {
         .replace("domain.{metric}", "domain.hits")
 }
 
+/// Asserts that `GET /api/openapi.json` lists `status` for `method` `template`.
+fn documented(document: &Value, method: &str, template: &str, status: StatusCode) {
+    let responses = &document["paths"][template][method]["responses"];
+    assert!(
+        responses.get(status.as_str()).is_some(),
+        "{method} {template} answers {status}, which its description does not list"
+    );
+}
+
 on_both_stores! {
+    async fn refusals_the_tests_meet_are_documented(api) {
+        let alice = api.customer("alice").await;
+        let (_, document) = api.send(Method::GET, "/api/openapi.json", None, None).await;
+        let (status, _) = api.get("/api/loopboxes?container=x", &alice.login).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        documented(&document, "get", "/loopboxes", status);
+        let (status, _) = api.post("/api/me", &alice.login, r#"{"password": 5}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        documented(&document, "post", "/me", status);
+        let big = vec![b' '; 70 * 1024];
+        let (status, _) = api.send(Method::POST, "/api/tags", Some(&alice.login), Some(big)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        documented(&document, "post", "/tags", status);
+        // Ten wrong passwords, then 429 for every operation with credentials.
+        let wrong = support::Login { username: "alice".into(), password: "wrong".into() };
+        let mut status = StatusCode::UNAUTHORIZED;
+        for _ in 0..11 {
+            status = api.get("/api/containers", &wrong).await.0;
+        }
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        for (template, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                let public = operation["security"] == serde_json::json!([]);
+                assert_eq!(
+                    operation["responses"].get("429").is_some(),
+                    !public,
+                    "{method} {template}: 429 is listed exactly where credentials are taken"
+                );
+            }
+        }
+    }
+
     async fn the_document_is_public_openapi_3(api) {
         let (status, document) = api.send(Method::GET, "/api/openapi.json", None, None).await;
         assert_eq!(status, StatusCode::OK);
@@ -47,6 +88,10 @@ on_both_stores! {
                     api.send(verb, &path, Some(&alice.login), Some(b"{}".to_vec())).await;
                 if item.contains_key(method) {
                     assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {body}");
+                    assert!(
+                        item[method]["responses"].get(status.as_str()).is_some(),
+                        "{method} {template} answered {status}, which its description does not list: {body}"
+                    );
                     assert!(
                         !(status == StatusCode::NOT_FOUND && body["reason"] == "no such endpoint"),
                         "{method} {path} is documented but not routed"

@@ -1,6 +1,7 @@
 //! The real router's domain-keys client against the real node API: subscriptions signed with
 //! a customer's key are accepted for that customer's domains only, and a domain added in
-//! the API is routable within seconds (the long poll wakes).
+//! the API is routable within seconds (the long poll wakes), and so is a specific name under
+//! the customer's wildcard.
 
 use std::time::{Duration, Instant};
 
@@ -208,6 +209,20 @@ async fn the_router_follows_the_node_apis_domain_keys() {
         "a new domain becomes routable"
     );
     assert!(started.elapsed() < PROMPT);
+
+    // The quickstart's "if you subscribe to a specific domain, it will win over the wildcard
+    // one (and you do not need to add it to your account)".
+    store
+        .assign_domain(
+            &DomainName::parse(".shop.example.com").expect("name"),
+            "alice",
+        )
+        .await
+        .expect("wildcard domain");
+    assert!(
+        subscribe(&udp, target, &stats, &key, "b.shop.example.com", PROMPT).await,
+        "a specific name under the customer's own wildcard"
+    );
 
     let _ = stop_router.send(());
     let _ = stop_api.send(());

@@ -1,20 +1,28 @@
 //! The customer quickstart (seeds/CustomerQuickstart.md, as docs/quickstart.md adapts it),
-//! done the way a customer does it, against `berth up` running its node as root: set a distro
-//! and an ssh key through the API, `ssh <uid>@server` with the real OpenSSH client, prove a
-//! domain with a DNS TXT record (dnsmasq on loopback), drop the python, perl and ruby apps
-//! and their vassal files into the home, and watch the router rotate among them. Then an
-//! `ssl-domain` vassal answers over HTTPS with the customer's own certificate.
+//! done the way a customer does it, section by section in the seed's order and with the
+//! seed's commands, against `berth up` running its node as root: the account (`/me`, the
+//! company, the password), the containers and the distros, the ssh key and `ssh
+//! <uid>@server` with the real OpenSSH client, the domains (proved by a DNS TXT record,
+//! dnsmasq on loopback; listed, deleted, added back), the python, perl and ruby apps
+//! rotating behind the router, the shortcuts file, HTTPS with the customer's own
+//! certificate, linking, rebooting, tagging, loopboxes, logging, the resources (`quota -s`
+//! and the two `cat`s) and the alarms. The router's own sentences (wildcards, client
+//! certificates) are in the router's tests. A second test boots a container from a custom
+//! distro the customer built in another container's storage.
 
+#[path = "../support/mod.rs"]
 mod support;
 
+mod custom_distro;
+mod machine;
+mod sections;
+
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use machine::{built_distro, free_tcp_port, router_address, ssh_key, wait_for, Customer, Machine};
+use sections::Tour;
 use serde_json::{json, Value};
 
 const DOMAIN: &str = "mynewdomain.org";
@@ -66,180 +74,6 @@ const MAKE_CERTIFICATE: &str = "openssl genrsa -out foobar.key 2048 2>/dev/null 
     openssl req -new -key foobar.key -out foobar.csr -subj /CN=shop.mynewdomain.org && \
     openssl x509 -req -days 365 -in foobar.csr -signkey foobar.key -out foobar.crt 2>/dev/null";
 
-/// What a test machine leaves behind is removed on drop: every runc container of its runc
-/// root, then its cgroup parent and `berth up`'s container network table.
-struct Machine {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
-}
-
-impl Machine {
-    fn new() -> Machine {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-quickstart")
-            .tempdir_in("/var/tmp")
-            .expect("machine directory outside /tmp");
-        // The customers reach their homes through it, as through /containers' parents.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
-        Machine {
-            dir,
-            cgroup_parent: format!("berth-quickstart-{}", std::process::id()),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Machine {
-    fn drop(&mut self) {
-        let runc_root = self.path().join("runc");
-        if let Ok(listed) = Command::new("runc")
-            .arg("--root")
-            .arg(&runc_root)
-            .args(["list", "-q"])
-            .output()
-        {
-            for id in String::from_utf8_lossy(&listed.stdout).lines() {
-                let _ = Command::new("runc")
-                    .arg("--root")
-                    .arg(&runc_root)
-                    .args(["delete", "--force", id])
-                    .status();
-            }
-        }
-        if let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") {
-            for controller in controllers.flatten() {
-                let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
-            }
-        }
-        let _ = Command::new("nft")
-            .args(["delete", "table", "ip", "berth"])
-            .output();
-    }
-}
-
-/// A Debian distro with uWSGI and its plugins, built by `berth node distro build`
-/// (debootstrap) once per target directory.
-fn built_distro() -> PathBuf {
-    let into = Path::new(env!("CARGO_TARGET_TMPDIR")).join("distros");
-    let distro = into.join("bookworm-quickstart");
-    if !distro.join("usr/bin/uwsgi").exists() {
-        let _ = std::fs::remove_dir_all(&distro);
-        let output = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(["node", "distro", "build", "bookworm-quickstart", "--into"])
-            .arg(&into)
-            .output()
-            .expect("berth node distro build runs");
-        assert!(
-            output.status.success(),
-            "building the distro: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    distro
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free TCP port")
-        .port()
-}
-
-/// The address the banner's "Router:" line gives for `scheme` ("HTTP" or "HTTPS").
-fn router_address(banner: &[String], scheme: &str) -> SocketAddr {
-    let line = banner
-        .iter()
-        .find(|line| line.starts_with("Router:"))
-        .expect("a Router line");
-    let marker = format!("{scheme} on ");
-    let start = line.find(&marker).expect("the scheme in the Router line") + marker.len();
-    line[start..]
-        .split([',', ' '])
-        .next()
-        .and_then(|address| address.parse().ok())
-        .expect("an address")
-}
-
-/// The customer at their terminal: `ssh <uid>@127.0.0.1` with their key.
-struct Customer {
-    uid: i64,
-    key: PathBuf,
-    ssh_port: u16,
-}
-
-impl Customer {
-    fn ssh(&self, command: &str, stdin: &[u8]) -> Output {
-        let mut child = Command::new("ssh")
-            .args([
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "ConnectTimeout=5",
-                "-i",
-            ])
-            .arg(&self.key)
-            .arg("-p")
-            .arg(self.ssh_port.to_string())
-            .arg(format!("{}@127.0.0.1", self.uid))
-            .arg(command)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the OpenSSH client runs (Debian package openssh-client)");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("command input");
-        child.wait_with_output().expect("ssh finishes")
-    }
-
-    /// Runs `command` in the container and returns its output; panics when it fails.
-    fn run(&self, command: &str) -> String {
-        let output = self.ssh(command, b"");
-        assert!(
-            output.status.success(),
-            "ssh {command:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Writes a file of the home through ssh, as a customer pasting it into an editor would.
-    fn write(&self, path: &str, content: &str) {
-        let output = self.ssh(&format!("cat > {path}"), content.as_bytes());
-        assert!(
-            output.status.success(),
-            "writing {path}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
-
-fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// A client that sends the quickstart's domains to the router, whatever DNS says.
 fn router_client(http: SocketAddr, https: SocketAddr) -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
@@ -262,7 +96,7 @@ fn answer(client: &reqwest::blocking::Client, url: &str) -> Option<String> {
 
 #[test]
 fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
-    let machine = Machine::new();
+    let machine = Machine::new("tour");
     let data = machine.path().join("berth-data");
     let dns_port = support::free_udp_port();
     let ssh_port = free_tcp_port();
@@ -285,35 +119,19 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     let user = credentials["customer_username"].as_str().expect("user");
     let password = credentials["customer_password"].as_str().expect("password");
     let uid = credentials["container_uid"].as_integer().expect("uid");
-    let api = reqwest::blocking::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let mut request = api
-            .request(method, format!("{base}/api/{path}"))
-            .basic_auth(user, Some(password));
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().expect("API call");
-        let status = response.status();
-        (status, response.text().expect("API answer"))
-    };
+    let tour = Tour::new(base, user, password);
+    let call =
+        |method: reqwest::Method, path: &str, body: Option<Value>| tour.call(method, path, body);
 
-    // The account, and its uuid for the DNS record.
-    let (status, me) = call(reqwest::Method::GET, "me", None);
-    assert_eq!(status, 200, "{me}");
-    let me: Value = serde_json::from_str(&me).expect("JSON");
-    let proof = format!("uwsgi:{}", me["uuid"].as_str().expect("uuid"));
+    // "Let's start: get your personal data", then the company and the password; the
+    // account's uuid goes into the DNS record.
+    let uuid = sections::account(&tour, uid);
+    let proof = format!("uwsgi:{uuid}");
     let _dns = support::dns_server(dns_port, &[(DOMAIN, &proof), (SSL_DOMAIN, &proof)]);
 
-    // "A container is not started until you assign it an ssh key and a distro."
-    let key = machine.path().join("id_ed25519");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "kratos@laptop", "-f"])
-        .arg(&key)
-        .status()
-        .expect("ssh-keygen runs");
-    assert!(made.success());
-    let public_key = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    // "Containers", "Distributions": "A container is not started until you assign it an ssh
+    // key and a distro."
+    sections::containers(&tour, uid);
     let distro_path = built_distro();
     let distro = support::admin(
         &data,
@@ -325,14 +143,17 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
             distro_path.to_str().expect("UTF-8 path"),
         ],
     );
-    let (status, body) = call(
-        reqwest::Method::POST,
-        &format!("containers/{uid}"),
-        Some(json!({"distro": distro["id"], "ssh_keys": [public_key.trim()]})),
-    );
-    assert_eq!(status, 200, "{body}");
+    let distro = json!({"id": distro["id"], "name": "Debian 12 (bookworm)"});
+    sections::distros(&tour, uid, &distro);
 
-    // "after a bunch of seconds your instance will start and you will be able to ssh into it"
+    // "SSH keys": "after a bunch of seconds your instance will start and you will be able to
+    // ssh into it".
+    let key = machine.path().join("id_ed25519");
+    let public_key = ssh_key(&key);
+    tour.post(
+        &format!("containers/{uid}"),
+        json!({"ssh_keys": [public_key]}),
+    );
     let customer = Customer { uid, key, ssh_port };
     let who = wait_for("ssh into the container", Duration::from_secs(30), || {
         let output = customer.ssh("id -u && pwd", b"");
@@ -344,13 +165,8 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     let home = machine.path().join(format!("containers/{uid}"));
     assert_eq!(who, format!("{uid}\n{}\n", home.display()));
 
-    // The domain, proved by its TXT record.
-    let (status, body) = call(
-        reqwest::Method::POST,
-        "domains/",
-        Some(json!({"name": DOMAIN})),
-    );
-    assert!(status.is_success(), "adding {DOMAIN}: {status} {body}");
+    // "Domains", proved by the TXT record.
+    sections::domains(&tour, DOMAIN);
 
     customer.write("myapp.py", PYTHON_APP);
     customer.write("myapp.pl", PERL_APP);
@@ -394,6 +210,14 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     }
     assert_eq!(counts.len(), 3, "{counts:?}");
     assert!(counts.values().all(|&n| n >= 8), "{counts:?}");
+    // "The custom options are all defined in the /opt/unbit/uwsgi/shortcuts.ini file (it
+    // is automatically merged with your config)".
+    let shortcuts = customer.run("cat /opt/unbit/uwsgi/shortcuts.ini");
+    assert_eq!(shortcuts, berth_node::SHORTCUTS_INI);
+    assert!(
+        shortcuts.contains("declare-option2 = domain="),
+        "{shortcuts}"
+    );
 
     // HTTPS with the customer's own certificate, chosen by SNI.
     customer.run(MAKE_CERTIFICATE);
@@ -402,7 +226,10 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
         "domains/",
         Some(json!({"name": SSL_DOMAIN})),
     );
-    assert!(status.is_success(), "adding {SSL_DOMAIN}: {status} {body}");
+    assert!(
+        (200..300).contains(&status),
+        "adding {SSL_DOMAIN}: {status} {body}"
+    );
     customer.write("vassals/sslapp.ini", SSL_VASSAL);
     let secure = format!("https://{SSL_DOMAIN}:{}/", https.port());
     let served = wait_for("the ssl-domain vassal", Duration::from_secs(30), || {
@@ -462,7 +289,7 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     let (status, body) = call(
         reqwest::Method::POST,
         &format!("containers/{db_uid}"),
-        Some(json!({"distro": distro["id"], "ssh_keys": [public_key.trim()]})),
+        Some(json!({"distro": distro["id"], "ssh_keys": [public_key]})),
     );
     assert_eq!(status, 200, "{body}");
     let ip_of = |uid: i64| -> String {
@@ -563,4 +390,12 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
             .then_some(())
         },
     );
+
+    // The seed's remaining sections, in its order.
+    sections::rebooting(&tour, &machine, &customer);
+    sections::tagging(&tour, uid, DOMAIN);
+    sections::loopboxes(&tour, &customer);
+    sections::logging(&customer);
+    sections::resources(&customer, &home);
+    sections::alarms(&tour);
 }
