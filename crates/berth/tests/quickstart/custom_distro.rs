@@ -61,7 +61,7 @@ fn a_custom_distro_built_in_a_storage_container_boots_another_container() {
     );
     let storage_uid = created["uid"].as_i64().expect("uid");
     let key = machine.path().join("id_ed25519");
-    let public_key = ssh_key(&key);
+    let public_key = ssh_key(&key, "ed25519");
 
     // The storage container keeps custom distros: its home gets distros/.
     tour.post(

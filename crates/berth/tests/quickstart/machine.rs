@@ -224,10 +224,11 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Optio
     }
 }
 
-/// A new ed25519 key pair at `path` (and `path.pub`); the public key's line.
-pub fn ssh_key(path: &Path) -> String {
+/// A new key pair of `kind` (`ed25519`, `rsa`) at `path` (and `path.pub`); the public
+/// key's line.
+pub fn ssh_key(path: &Path, kind: &str) -> String {
     let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "kratos@laptop", "-f"])
+        .args(["-q", "-t", kind, "-N", "", "-C", "kratos@laptop", "-f"])
         .arg(path)
         .status()
         .expect("ssh-keygen runs");
