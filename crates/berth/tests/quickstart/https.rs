@@ -145,12 +145,20 @@ pub fn https(tour: &Tour, customer: &Customer, visitor: &Visitor, home: &Path, l
 
     // "The HTTPS request var is set to 'on' if a specific requests is over SSL. You can use
     // it to force HTTPS for a domain".
-    customer.write("vassals/sslapp.ini", REDIRECT_VASSAL);
+    customer.rewrite("vassals/sslapp.ini", REDIRECT_VASSAL);
     let target = format!("https://{SSL_DOMAIN}:{}/", visitor.http.port());
-    wait_for("the redirect to HTTPS", Duration::from_secs(30), || {
+    let mut last = None;
+    let redirected = wait_for_or_none(Duration::from_secs(30), || {
         let seen = visitor.http_page(SSL_DOMAIN)?;
-        (seen.status == 301 && seen.location.as_deref() == Some(target.as_str())).then_some(())
+        let redirected = seen.status == 301 && seen.location.as_deref() == Some(target.as_str());
+        last = Some((seen.status, seen.location, seen.body));
+        redirected.then_some(())
     });
+    assert!(
+        redirected.is_some(),
+        "http://{SSL_DOMAIN}/ redirects to {target}: last answer {last:?}; the Emperor's log:\n{}",
+        std::fs::read_to_string(home.join("logs/emperor.log")).unwrap_or_default()
+    );
     assert_eq!(
         visitor.https(SSL_DOMAIN).map(|(body, _)| body).as_deref(),
         Some("Hello i am python"),
@@ -158,7 +166,7 @@ pub fn https(tour: &Tour, customer: &Customer, visitor: &Visitor, home: &Path, l
     );
 
     // "wildcard/dotsplit SNI subscriptions are supported too".
-    customer.write("vassals/wildcard.ini", WILDCARD_SSL_VASSAL);
+    customer.rewrite("vassals/wildcard.ini", WILDCARD_SSL_VASSAL);
     let wildcard = format!("c.{DOMAIN}");
     wait_for_certificate(visitor, &wildcard, "Hello i am the wildcard", &crt, log);
     assert_eq!(
@@ -188,7 +196,7 @@ pub fn client_certificates(customer: &Customer, visitor: &Visitor, home: &Path, 
 
     // The same running setup, switched from ssl-domain to ssl-ca-domain.
     customer.write("myapp_dn.py", DN_APP);
-    customer.write("vassals/sslapp.ini", CA_VASSAL);
+    customer.rewrite("vassals/sslapp.ini", CA_VASSAL);
     let with_dn = format!("Hello i am python, HTTPS_DN={FOOBAR_DN}");
     let mut last = None;
     let reached = wait_for_or_none(Duration::from_secs(30), || {
@@ -213,7 +221,7 @@ pub fn client_certificates(customer: &Customer, visitor: &Visitor, home: &Path, 
     );
 
     // Without the '!'.
-    customer.write("vassals/sslapp.ini", OPTIONAL_CA_VASSAL);
+    customer.rewrite("vassals/sslapp.ini", OPTIONAL_CA_VASSAL);
     wait_for(
         "a client without a certificate to get in",
         Duration::from_secs(30),

@@ -2,11 +2,12 @@
 //! live on btrfs (as in production, so that storage has a limit `quota` shows), the distro
 //! the platform builds, and the customer at their terminal.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The size of the btrfs image the containers live on (sparse).
@@ -148,9 +149,10 @@ pub struct Customer {
 }
 
 impl Customer {
-    /// Runs `command` over ssh with `stdin`.
-    pub fn ssh(&self, command: &str, stdin: &[u8]) -> Output {
-        let mut child = Command::new("ssh")
+    /// `ssh <uid>@127.0.0.1` with the customer's key, without asking anything.
+    fn ssh_command(&self) -> Command {
+        let mut command = Command::new("ssh");
+        command
             .args([
                 "-o",
                 "BatchMode=yes",
@@ -167,7 +169,14 @@ impl Customer {
             .arg(&self.key)
             .arg("-p")
             .arg(self.ssh_port.to_string())
-            .arg(format!("{}@127.0.0.1", self.uid))
+            .arg(format!("{}@127.0.0.1", self.uid));
+        command
+    }
+
+    /// Runs `command` over ssh with `stdin`.
+    pub fn ssh(&self, command: &str, stdin: &[u8]) -> Output {
+        let mut child = self
+            .ssh_command()
             .arg(command)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -181,6 +190,32 @@ impl Customer {
             .write_all(stdin)
             .expect("command input");
         child.wait_with_output().expect("ssh finishes")
+    }
+
+    /// `command` in a terminal (`ssh -tt`), as an open shell: its output, read as it comes,
+    /// and the ssh process, killed when dropped.
+    pub fn terminal(&self, command: &str) -> Terminal {
+        let mut child = self
+            .ssh_command()
+            .arg("-tt")
+            .arg(command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the OpenSSH client runs");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+                if let Ok(mut output) = sink.lock() {
+                    output.extend_from_slice(&buffer[..read]);
+                }
+            }
+        });
+        Terminal { child, output }
     }
 
     /// Runs `command` in the container and returns its output; panics when it fails.
@@ -204,11 +239,49 @@ impl Customer {
         );
     }
 
+    /// Replaces a vassal file of the home as an editor saving it does: the new content
+    /// renamed over the old, a second after it (the Emperor sees a change by the file's
+    /// modification time, in whole seconds).
+    pub fn rewrite(&self, path: &str, content: &str) {
+        let output = self.ssh(
+            &format!("sleep 1.1 && cat > .rewritten && mv .rewritten {path}"),
+            content.as_bytes(),
+        );
+        assert!(
+            output.status.success(),
+            "rewriting {path}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Waits until ssh into the container works again (after a start or a restart).
     pub fn wait_for_ssh(&self) {
         wait_for("ssh into the container", Duration::from_secs(30), || {
             self.ssh("true", b"").status.success().then_some(())
         });
+    }
+}
+
+/// An open terminal in the container ([`Customer::terminal`]).
+pub struct Terminal {
+    child: Child,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Terminal {
+    /// What the terminal showed so far.
+    pub fn shown(&self) -> String {
+        self.output
+            .lock()
+            .map(|output| String::from_utf8_lossy(&output).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

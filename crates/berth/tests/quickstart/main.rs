@@ -25,9 +25,9 @@
 //! - "Rebooting containers", "Tagging", "Loopboxes" (the seed's `dd`, `mkfs.ext4`, `mkdir`
 //!   and API calls; the list of loopbox rules is the node's loopbox tests'), "Logging";
 //! - "Resources": `quota -s` and the two `cat`s, as the seed writes them;
-//! - "Alarms": the records' list (the quota and OOM alarms are crates/node/tests/alarms.rs',
-//!   their broadcast to open shells the node's `ssh::consoles` tests'; the jabber, pushover,
-//!   pushbullet and slack channels would reach the Internet).
+//! - "Alarms": a process outgrowing the memory is killed, the alarm shows in an open shell
+//!   and in `/api/alarms/` (the quota alarm is crates/node/tests/alarms.rs'; the jabber,
+//!   pushover, pushbullet and slack channels would reach the Internet).
 //!
 //! A second test (custom_distro.rs) boots a container from a custom distro the customer built
 //! in another container's storage.
@@ -396,5 +396,5 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     sections::loopboxes(&tour, &customer);
     sections::logging(&customer);
     sections::resources(&customer, &home);
-    sections::alarms(&tour);
+    sections::alarms(&tour, &customer);
 }

@@ -278,7 +278,40 @@ pub fn resources(customer: &Customer, home: &Path) {
     assert!(used > 0 && used < limit, "{used}");
 }
 
-/// "Alarms": the records of the customer's alarms.
-pub fn alarms(tour: &Tour) {
-    assert!(tour.get("alarms/").is_array());
+/// "Alarms": "you will get an alarm … when a OOM (out of memory) is triggered. The alarm is
+/// broadcasted to all of the connected container shells" and "stored as a persistent record
+/// in the Customer's infos": a process outgrowing the container's memory is killed, the
+/// open shell shows the alarm, `/api/alarms/` lists it.
+pub fn alarms(tour: &Tour, customer: &Customer) {
+    let uid = customer.uid;
+    assert_eq!(tour.get("alarms/"), json!([]));
+    let shell = customer.terminal("echo ready; sleep 120");
+    wait_for("the open shell", Duration::from_secs(30), || {
+        shell.shown().contains("ready").then_some(())
+    });
+    // 300 MB of string in a 256 MB container.
+    let hog = customer.ssh("perl -e '$x = \"x\" x (300 << 20); print length $x'", b"");
+    assert!(
+        !hog.status.success(),
+        "the process outgrew the memory and lived"
+    );
+    let expected = format!("container {uid}: OUT OF MEMORY !!!");
+    let alarms = wait_for("the OOM alarm's record", Duration::from_secs(60), || {
+        let alarms = tour.get("alarms/");
+        alarms
+            .as_array()?
+            .iter()
+            .any(|alarm| {
+                alarm["msg"]
+                    .as_str()
+                    .is_some_and(|msg| msg.starts_with(&expected))
+            })
+            .then_some(alarms)
+    });
+    assert_eq!(alarms[0]["container"], uid, "{alarms}");
+    wait_for(
+        "the alarm in the open shell",
+        Duration::from_secs(30),
+        || shell.shown().contains(&expected).then_some(()),
+    );
 }
