@@ -22,8 +22,10 @@
 //! - "Clustering" is not here: it needs many servers, and belongs to #14's multi-host tests;
 //! - "Linking containers": apart before linking, one side is not enough, both sides talk,
 //!   `linked_to`, unlinking;
-//! - "Rebooting containers", "Tagging", "Loopboxes" (the seed's `dd`, `mkfs.ext4`, `mkdir`
-//!   and API calls; the list of loopbox rules is the node's loopbox tests'), "Logging";
+//! - "Rebooting containers", "Tagging", "Loopboxes" (the seed's `dd`, `mkfs.ext4`, `mkdir`,
+//!   API calls, a vassal waiting for the mount by a hook where the seed's uses
+//!   `wait-for-mountpoint`, which waits only as root (docs/compat.md); the loopbox rules are
+//!   crates/node/tests/loopboxes.rs'), "Logging";
 //! - "Resources": `quota -s` and the two `cat`s, as the seed writes them;
 //! - "Alarms": a process outgrowing the memory is killed, the alarm shows in an open shell
 //!   and in `/api/alarms/` (the quota alarm is crates/node/tests/alarms.rs'; the jabber,
@@ -393,7 +395,7 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     // The seed's remaining sections, in its order.
     sections::rebooting(&tour, &machine, &customer);
     sections::tagging(&tour, uid, DOMAIN);
-    sections::loopboxes(&tour, &customer);
+    sections::loopboxes(&tour, &customer, &visitor);
     sections::logging(&customer);
     sections::resources(&customer, &home);
     sections::alarms(&tour, &customer);

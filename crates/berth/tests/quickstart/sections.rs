@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::machine::{init_pid, wait_for, Customer, Machine};
+use crate::visitor::Visitor;
 
 /// The customer's `curl https://kratos:deimos@foobar.com/api/...`.
 pub struct Tour {
@@ -198,13 +199,51 @@ pub fn tagging(tour: &Tour, uid: i64, domain: &str) {
     assert_eq!(created["name"], "foobar");
 }
 
+/// The seed's loopbox vassal ("suspend the instance until … zeus is mounted"), with an app
+/// and a name under the customer's wildcard. uWSGI's `wait-for-mountpoint` waits only in a
+/// vassal started as root, and berth's run as the container's uid: a hook waits instead
+/// (docs/compat.md).
+const ZEUS_VASSAL: &str = "[uwsgi]
+; suspend the instance until $(HOME)/zeus is mounted
+hook-pre-app = exec:while ! mountpoint -q $(HOME)/zeus; do sleep 1; done
+plugin = 0:python
+wsgi-file = $(HOME)/zeus.py
+domain = zeus.mynewdomain.org
+";
+const ZEUS_APP: &str = r#"def application(environ, start_response):
+    start_response('200 OK', [('Content-Type','text/plain')])
+    return [b"Hello i am zeus"]
+"#;
+
 /// "Loopboxes": the seed's image made in the container, mounted through the API, its
-/// status in `logs/emperor.log`, listed, shown, tagged, deleted (unmounted).
-pub fn loopboxes(tour: &Tour, customer: &Customer) {
+/// status in `logs/emperor.log`, the seed's vassal waiting for the mount, listed, shown,
+/// tagged, deleted (unmounted).
+pub fn loopboxes(tour: &Tour, customer: &Customer, visitor: &Visitor) {
     let uid = customer.uid;
     customer.run("dd if=/dev/zero of=zeus001 bs=512 count=200000 2>/dev/null");
     customer.run("/sbin/mkfs.ext4 -q zeus001");
     customer.run("mkdir zeus");
+    // The vassal waits: meanwhile the wildcard answers for its name.
+    customer.write("zeus.py", ZEUS_APP);
+    customer.write("vassals/zeus.ini", ZEUS_VASSAL);
+    let zeus = "zeus.mynewdomain.org";
+    // (A vassal not waiting would answer within 2 s; the wildcard vassal may still be
+    // starting after the reboot.)
+    std::thread::sleep(Duration::from_secs(3));
+    let mut last = None;
+    let started = std::time::Instant::now();
+    while last.as_deref() != Some("200 Hello i am the wildcard") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the wildcard answers while the vassal waits for its mountpoint: last {last:?}; \
+             the Emperor's log:\n{}",
+            customer.run("tail -n 60 logs/emperor.log")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        last = visitor
+            .http_page(zeus)
+            .map(|seen| format!("{} {}", seen.status, seen.body));
+    }
     let created = tour.json(
         Method::POST,
         "loopboxes",
@@ -217,6 +256,11 @@ pub fn loopboxes(tour: &Tour, customer: &Customer) {
         mounts.contains("/zeus ").then_some(())
     });
     assert!(customer.run("cat logs/emperor.log").contains("zeus001"));
+    wait_for(
+        "the vassal on the mounted loopbox",
+        Duration::from_secs(30),
+        || (visitor.http(zeus)? == "Hello i am zeus").then_some(()),
+    );
     customer.run("touch zeus/written-by-zeus");
     assert_eq!(tour.get("loopboxes")[0]["id"], id);
     assert_eq!(tour.get(&format!("loopboxes/{id}"))["mountpoint"], "zeus");
