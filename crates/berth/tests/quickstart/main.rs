@@ -3,8 +3,10 @@
 //! seed's commands, against `berth up` running its node as root, real runc containers, the
 //! real OpenSSH client, real uWSGI vassals and dnsmasq on loopback:
 //!
-//! - "get your personal data", "Update personal data", "Update password";
-//! - "Containers" (the list, a just-created container's JSON) and "Distributions";
+//! - "get your personal data", "Update personal data", "Update password" (the old one then
+//!   refused);
+//! - "Containers" (the list, a just-created container's JSON) and "Distributions"; with a
+//!   distro and no key the container does not start;
 //! - "SSH keys": an ssh-rsa and an ssh-ed25519 key in one shot, `ssh <uid>@server` with each;
 //! - "Domains": the TXT record, adding (201, where the seed says 202), listing, deleting,
 //!   adding back; `www.mynewdomain.org` is another name, not served;
@@ -47,7 +49,9 @@ mod wildcard;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use machine::{built_distro, free_tcp_port, router_address, ssh_key, wait_for, Customer, Machine};
+use machine::{
+    built_distro, free_tcp_port, init_pid, router_address, ssh_key, wait_for, Customer, Machine,
+};
 use sections::Tour;
 use serde_json::{json, Value};
 use visitor::Visitor;
@@ -141,6 +145,9 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     );
     let distro = json!({"id": distro["id"], "name": "Debian 12 (bookworm)"});
     sections::distros(&tour, uid, &distro);
+    // A distro but no key yet: not started (2 s is what a change takes to apply).
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(init_pid(&machine, uid), None, "started without a key");
 
     // "SSH keys": "you can assign multiple keys in one shot", "after a bunch of seconds
     // your instance will start and you will be able to ssh into it".

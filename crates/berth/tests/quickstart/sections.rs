@@ -70,8 +70,16 @@ pub fn account(tour: &Tour, uid: i64) -> String {
     let changed = tour.post("me/", json!({"company": "God of War 4 S.p.a."}));
     assert_eq!(changed["company"], "God of War 4 S.p.a.");
     tour.post("me/", json!({"password": "deimos17"}));
-    *tour.password.borrow_mut() = "deimos17".to_owned();
+    let old = tour.password.replace("deimos17".to_owned());
     assert_eq!(tour.get("me/")["company"], "God of War 4 S.p.a.");
+    // The supplier's password is no more.
+    let refused = tour
+        .client
+        .get(format!("{}/api/me/", tour.base))
+        .basic_auth(&tour.user, Some(old))
+        .send()
+        .expect("API call");
+    assert_eq!(refused.status().as_u16(), 401);
     me["uuid"].as_str().expect("uuid").to_owned()
 }
 
