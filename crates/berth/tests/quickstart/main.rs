@@ -22,8 +22,8 @@
 //!   with `!` (curl with the certificate reaches the app, which prints `HTTPS_DN`; without
 //!   one, refused), then without `!` (no certificate, let in);
 //! - "Clustering" is not here: it needs many servers, and belongs to #14's multi-host tests;
-//! - "Linking containers": apart before linking, one side is not enough, both sides talk,
-//!   `linked_to`, unlinking;
+//! - "Linking containers" (linking.rs), with another customer's container as in the seed:
+//!   apart before linking, one side is not enough, both sides talk, `linked_to`, unlinking;
 //! - "Rebooting containers", "Tagging", "Loopboxes" (the seed's `dd`, `mkfs.ext4`, `mkdir`,
 //!   API calls, a vassal waiting for the mount by a hook where the seed's uses
 //!   `wait-for-mountpoint`, which waits only as root (docs/compat.md); the loopbox rules are
@@ -41,13 +41,14 @@ mod support;
 
 mod custom_distro;
 mod https;
+mod linking;
 mod machine;
 mod sections;
 mod visitor;
 mod wildcard;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use machine::{
     built_distro, free_tcp_port, init_pid, router_address, ssh_key, wait_for, Customer, Machine,
@@ -120,8 +121,6 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
     let password = credentials["customer_password"].as_str().expect("password");
     let uid = credentials["container_uid"].as_integer().expect("uid");
     let tour = Tour::new(base, user, password);
-    let call =
-        |method: reqwest::Method, path: &str, body: Option<Value>| tour.call(method, path, body);
 
     // "Let's start: get your personal data", then the company and the password; the
     // account's uuid goes into the DNS record.
@@ -267,137 +266,8 @@ fn the_quickstart_rotates_among_python_perl_and_ruby_and_serves_https() {
 
     // "Clustering" is #14's: its multi-host tests.
 
-    // "Linking containers": a second container of the customer, isolated from the first
-    // until both link each other.
-    let servers = support::admin(&data, &["server", "list"]);
-    let server = servers[0]["name"].as_str().expect("this machine's server");
-    let created = support::admin(
-        &data,
-        &[
-            "container",
-            "create",
-            "--customer",
-            user,
-            "--server",
-            server,
-            "--name",
-            "db",
-            "--memory",
-            "128",
-            "--storage",
-            "1024",
-        ],
-    );
-    let db_uid = created["uid"].as_i64().expect("uid");
-    let (status, body) = call(
-        reqwest::Method::POST,
-        &format!("containers/{db_uid}"),
-        Some(json!({"distro": distro["id"], "ssh_keys": [public_key]})),
-    );
-    assert_eq!(status, 200, "{body}");
-    let ip_of = |uid: i64| -> String {
-        let (_, body) = call(reqwest::Method::GET, &format!("containers/{uid}"), None);
-        let container: Value = serde_json::from_str(&body).expect("JSON");
-        container["ip"].as_str().expect("ip").to_owned()
-    };
-    let db_ip = ip_of(db_uid);
-    let db = Customer {
-        uid: db_uid,
-        key: customer.key.clone(),
-        ssh_port,
-    };
-    // A service on the second container's address: a vassal, so that it outlives reboots.
-    wait_for(
-        "ssh into the second container",
-        Duration::from_secs(30),
-        || db.ssh("true", b"").status.success().then_some(()),
-    );
-    db.write(
-        "db.py",
-        "def application(env, start_response):\n    start_response('200 OK', [])\n    return [b\"db here\"]\n",
-    );
-    db.write(
-        "vassals/db.ini",
-        &format!(
-            "[uwsgi]\nplugin = 0:python\nhttp-socket = {db_ip}:7000\nwsgi-file = $(HOME)/db.py\n"
-        ),
-    );
-    // The distro has no python3 binary (only the plugin's libpython): bash's /dev/tcp asks.
-    let fetch = format!(
-        "timeout 3 bash -c 'exec 3<>/dev/tcp/{db_ip}/7000 && \
-         printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 && cat <&3'"
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !db.ssh(&fetch, b"").status.success() {
-        if Instant::now() > deadline {
-            let seen = db.ssh("tail -n 20 logs/emperor.log; cat /proc/net/dev", b"");
-            panic!(
-                "the second container does not serve on {db_ip}:\n{}{}\nberth up's log:\n{}",
-                String::from_utf8_lossy(&seen.stdout),
-                String::from_utf8_lossy(&seen.stderr),
-                std::fs::read_to_string(support::log_path(&data)).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let reaches = || customer.ssh(&fetch, b"");
-    assert!(
-        !reaches().status.success(),
-        "the containers talk before linking"
-    );
-    let link = |from: i64, verb: &str, to: i64| {
-        let (status, body) = call(
-            reqwest::Method::POST,
-            &format!("containers/{from}"),
-            Some(json!({verb: to})),
-        );
-        assert_eq!(status, 200, "{body}");
-    };
-    // One side alone is not enough.
-    link(uid, "link", db_uid);
-    wait_for(
-        "the first container back after its reboot",
-        Duration::from_secs(30),
-        || customer.ssh("true", b"").status.success().then_some(()),
-    );
-    assert!(
-        !reaches().status.success(),
-        "one side's link let traffic through"
-    );
-    // Both sides: the first container reaches the second at its address.
-    link(db_uid, "link", uid);
-    let answered = wait_for(
-        "the linked containers to talk",
-        Duration::from_secs(30),
-        || {
-            let output = reaches();
-            output
-                .status
-                .success()
-                .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
-        },
-    );
-    assert!(answered.ends_with("db here"), "{answered}");
-    // "the links of a container are showed in the "linked_to" attribute".
-    assert_eq!(
-        tour.get(&format!("containers/{uid}"))["linked_to"],
-        json!([db_uid])
-    );
-    // "to unlink a container just run": apart again.
-    link(db_uid, "unlink", uid);
-    wait_for(
-        "the unlinked containers to be apart",
-        Duration::from_secs(30),
-        || {
-            let output = reaches();
-            // ssh itself works (255 is ssh's own failure): the fetch is what fails.
-            (output
-                .status
-                .code()
-                .is_some_and(|code| code != 0 && code != 255))
-            .then_some(())
-        },
-    );
+    // "Linking containers".
+    linking::linking(&tour, &data, &customer, &distro["id"], &public_key);
 
     // The seed's remaining sections, in its order.
     sections::rebooting(&tour, &machine, &customer);

@@ -44,6 +44,11 @@ impl Tour {
         (status, response.text().expect("API answer"))
     }
 
+    /// The API's base URL (`http://host:port`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A call that must succeed with `expected`; its JSON answer.
     pub fn json(&self, method: Method, path: &str, body: Option<Value>, expected: u16) -> Value {
         let (status, text) = self.call(method.clone(), path, body);
