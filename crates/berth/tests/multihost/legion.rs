@@ -149,8 +149,7 @@ impl Member {
             .arg(path("subscribe"))
             .args(["--no-network", "--legion-interface", "eth0"])
             .arg("--legion-dir")
-            .arg(path("legion"))
-            .env("RUST_LOG", "info");
+            .arg(path("legion"));
         let log = self.log("node");
         self.host.spawn(node, &log);
     }
