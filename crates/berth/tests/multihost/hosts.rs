@@ -6,7 +6,8 @@
 //!
 //! A host runs programs (`ip netns exec`); a test can kill one with SIGKILL, or take the whole
 //! host down (every process in it killed, the namespace deleted) as a machine that dies. All
-//! of it is torn down on drop, also when the test panics.
+//! of it is torn down on drop, also when the test panics; what a test process killed outright
+//! left behind goes when the next network is made.
 
 // A harness for every multi-server test; each test uses its own subset.
 #![allow(dead_code)]
@@ -61,6 +62,29 @@ fn kill_all_in(netns: &str) {
     }
 }
 
+/// Deletes every `berth-t<pid>…` namespace whose test process is gone.
+fn remove_orphans() {
+    let Ok(output) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        let Some(pid) = name
+            .strip_prefix("berth-t")
+            .and_then(|rest| rest.split('n').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            kill_all_in(name);
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
+
 /// A bridge joining hosts, in a namespace of its own.
 pub struct Network {
     prefix: String,
@@ -68,8 +92,10 @@ pub struct Network {
 }
 
 impl Network {
-    /// A new, empty network.
+    /// A new, empty network; first removes the namespaces of test processes that died
+    /// without tearing theirs down (killed with SIGKILL).
     pub fn new() -> Network {
+        remove_orphans();
         let k = NETWORKS.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("berth-t{}n{k}", std::process::id());
         let bridge = format!("{prefix}-br");
