@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use berth_node::ssh::{SshConfig, SshServer};
-use berth_node::{ControlPlane, HttpControlPlane, NetworkConfig, NodeConfig, Runtime};
+use berth_node::{
+    ControlPlane, HttpControlPlane, LegionConfig, NetworkConfig, NodeConfig, Runtime,
+};
 use clap::{Args, Subcommand};
 
 /// How long to wait before asking again after the control plane failed.
@@ -131,6 +133,16 @@ pub struct NodeArgs {
     subscribe_dir: PathBuf,
     #[command(flatten)]
     runtime: RuntimeArgs,
+    /// The interface that carries this server's address; the Lord of a legion holds the
+    /// failover address on it.
+    #[arg(long = "legion-interface", default_value = "eth0")]
+    legion_interface: String,
+    /// Where keepalived's configuration and pid files for the legions are kept.
+    #[arg(long = "legion-dir", default_value = "/var/lib/berth/node/legion")]
+    legion_dir: PathBuf,
+    /// The keepalived binary, run for the server's legions (VRRP).
+    #[arg(long = "keepalived", default_value = "keepalived")]
+    keepalived: PathBuf,
 }
 
 /// Tools of `berth node` that are not the agent.
@@ -225,11 +237,16 @@ impl NodeArgs {
         let credential = self.credential()?;
         let api = self.api()?;
         let control = HttpControlPlane::new(api, &credential)?;
-        let config = self.runtime.config(
+        let mut config = self.runtime.config(
             Path::new("/containers"),
             Path::new("/var/lib/berth/node/bundles"),
             &self.subscribe_dir,
         );
+        config.legion = Some(LegionConfig {
+            dir: self.legion_dir.clone(),
+            interface: self.legion_interface.clone(),
+            keepalived: self.keepalived.clone(),
+        });
         let runtime = Runtime::new(config.clone())?;
         // Kept until the node stops.
         let ssh = self.runtime.start_ssh(

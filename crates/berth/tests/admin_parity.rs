@@ -73,13 +73,22 @@ async fn the_cli_prints_what_the_staff_api_answers() {
         &["payment", "add", "kratos", "12.50", "--source", "wire"],
     );
 
-    let reads: [(&[&str], String); 11] = [
+    support::admin(
+        &data,
+        &["legion", "create", "eu", "--address", "192.0.2.100"],
+    );
+    let servers = support::admin(&data, &["server", "list"]);
+    let server = servers[0]["name"].as_str().expect("berth up's server");
+    support::admin(&data, &["legion", "add", "eu", server, "--weight", "10"]);
+
+    let reads: [(&[&str], String); 12] = [
         (&["customer", "list"], "/v1/admin/customers".into()),
         (&["server", "list"], "/v1/admin/servers".into()),
         (&["distro", "list"], "/v1/admin/distros".into()),
         (&["container", "list"], "/v1/admin/containers".into()),
         (&["domain", "list"], "/v1/admin/domains".into()),
         (&["news", "list"], "/v1/admin/news".into()),
+        (&["legion", "list"], "/v1/admin/legions".into()),
         (&["product", "list", "--all"], "/v1/admin/products".into()),
         (
             &["payment", "list", "kratos"],
@@ -118,4 +127,8 @@ async fn the_cli_prints_what_the_staff_api_answers() {
     assert_eq!(status, 404);
     assert_eq!(answered["reason"], "no customer ghost");
     assert!(admin_error(&data, &["balance", "ghost"]).contains("error: no customer ghost"));
+    let (status, answered) = staff_get(&base, auth, "/v1/admin/legions/ghost").await;
+    assert_eq!(status, 404);
+    let reason = answered["reason"].as_str().expect("reason");
+    assert!(admin_error(&data, &["legion", "add", "ghost", server]).contains(reason));
 }

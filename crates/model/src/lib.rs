@@ -12,6 +12,7 @@ pub mod distro;
 pub mod domain;
 pub mod error;
 pub mod ldap;
+pub mod legion;
 pub mod loopbox;
 pub mod metrics;
 pub mod news;

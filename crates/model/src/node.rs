@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::legion::LegionSpec;
 use crate::portmap::Protocol;
 
 use crate::metrics::Metric;
@@ -27,8 +28,9 @@ pub struct DesiredState {
     /// Every domain the router may route, with its owner's public key for signed
     /// subscriptions.
     pub domains: Vec<DomainKey>,
-    /// Addresses of the servers that share a legion with this one.
-    pub legion_peers: Vec<String>,
+    /// The legions this server belongs to, each with its failover address, every member
+    /// with its weight, and this server's weight: the node runs VRRP for each.
+    pub legion_peers: Vec<LegionSpec>,
     /// Public ports of this server forwarded to its containers.
     #[serde(default)]
     pub port_mappings: Vec<PortMappingSpec>,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::legion::LegionConfig;
 use crate::network::NetworkConfig;
 
 /// Where the node keeps things and which programs it runs.
@@ -29,6 +30,9 @@ pub struct NodeConfig {
     /// Where the WireGuard configurations of the VPN pools this server serves go
     /// (`/etc/wireguard`); `None`: this server is no VPN host.
     pub wireguard_dir: Option<PathBuf>,
+    /// How this server holds its legions' failover addresses (keepalived); `None`: it
+    /// takes no part in legions.
+    pub legion: Option<LegionConfig>,
     /// How long a stopping Emperor may take to shut its vassals down before it is killed.
     /// Vassals unsubscribe from the routers at once on SIGTERM, but the Emperor needs about
     /// 3 s to exit with them; 1 s keeps a restart within the 2 s the platform promises.
@@ -48,6 +52,7 @@ impl NodeConfig {
             cgroup_parent: "berth".to_owned(),
             network: Some(NetworkConfig::standard()),
             wireguard_dir: Some(PathBuf::from("/etc/wireguard")),
+            legion: None,
             stop_timeout: Duration::from_secs(1),
         }
     }

@@ -14,6 +14,9 @@
 //! container's `logs/emperor.log`, and its loopboxes (ext4 images of the home mounted in the
 //! container's own mount namespace).
 //!
+//! A server in legions holds their failover address with keepalived, which the node runs
+//! as its child and reloads when a legion changes ([`Legions`]).
+//!
 //! [`DesiredState`]: berth_model::node::DesiredState
 //! [`ContainerSpec`]: berth_model::node::ContainerSpec
 
@@ -28,6 +31,7 @@ pub mod distro;
 mod error;
 mod home;
 mod http_control;
+mod legion;
 mod loopbox;
 mod mounts;
 mod network;
@@ -47,6 +51,7 @@ mod vpn;
 pub use control::{step, ControlPlane};
 pub use error::NodeError;
 pub use http_control::HttpControlPlane;
+pub use legion::{keepalived_conf, LegionChange, LegionConfig, Legions};
 pub use network::{NetworkConfig, GATEWAY};
 pub use runc::{container_id, uid_of_container_id, RuncState};
 pub use runtime::{Change, NodeConfig, Reconciliation, Runtime};

@@ -17,6 +17,7 @@ use crate::checked::{check, Checked};
 pub use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
+use crate::legion::Legions;
 use crate::loopbox;
 use crate::mounts::{self, path_str};
 use crate::network::Network;
@@ -81,6 +82,8 @@ pub struct Runtime {
     network: Option<Network>,
     /// The WireGuard interfaces of the VPN pools this server serves, when it may host them.
     vpn: Option<VpnHost>,
+    /// keepalived for this server's legions, when it takes part in legions.
+    legions: Option<Legions>,
     /// Per container, why each of its loopboxes is not mounted, as last logged.
     loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
     /// When the containers' usage was last sampled.
@@ -150,6 +153,7 @@ impl Runtime {
         let runc = Runc::new(config.runc_binary.clone(), config.runc_root.clone());
         let network = config.network.clone().map(Network::new).transpose()?;
         let vpn = config.wireguard_dir.clone().map(VpnHost::new);
+        let legions = config.legion.clone().map(Legions::new);
         let quota = Quota::detect(&config.containers_root);
         if let Quota::Off(why) = &quota {
             tracing::warn!("storage quotas are off: {why}");
@@ -159,6 +163,7 @@ impl Runtime {
             runc,
             network,
             vpn,
+            legions,
             keys: KeyBook::new(),
             quota,
             loopbox_notes: Mutex::default(),
@@ -228,6 +233,11 @@ impl Runtime {
         }
         if let Some(vpn) = &self.vpn {
             if let Err(e) = vpn.converge(&desired.vpn_interfaces) {
+                result.errors.push((0, e));
+            }
+        }
+        if let Some(legions) = &self.legions {
+            if let Err(e) = legions.converge(&desired.server, &desired.legion_peers) {
                 result.errors.push((0, e));
             }
         }

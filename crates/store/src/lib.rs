@@ -20,6 +20,7 @@ pub mod domains;
 pub mod error;
 mod filter;
 pub mod keys;
+pub mod legions;
 pub mod logins;
 pub mod loopboxes;
 pub mod metrics;

@@ -299,15 +299,7 @@ impl Store {
                 links: links.remove(&id).unwrap_or_default(),
             });
         }
-        let legion_peers: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT s.address FROM legion_nodes mine \
-             JOIN legion_nodes peer ON peer.legion_id = mine.legion_id \
-             JOIN servers s ON s.id = peer.server_id \
-             WHERE mine.server_id = $1 AND peer.server_id <> $1 ORDER BY s.address",
-        )
-        .bind(server_id)
-        .fetch_all(self.pool())
-        .await?;
+        let legion_peers = self.server_legions(server_id, &server.address).await?;
         let (_, domains) = self.domain_keys().await?;
         let port_mappings = self
             .server_port_mappings(server_id)

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod domains;
 pub mod infrastructure;
 pub mod ledger;
+pub mod legions;
 pub mod news;
 pub mod views;
 pub mod vpn;
@@ -77,6 +78,16 @@ pub fn routes() -> Router<ApiState> {
         )
         .route("/containers/{uid}/order", post(containers::order))
         .route("/containers/{uid}/max-alarms", post(containers::max_alarms))
+        .route("/legions", get(legions::list).post(legions::create))
+        .route(
+            "/legions/{name}",
+            get(legions::show).delete(legions::delete),
+        )
+        .route("/legions/{name}/servers", post(legions::add_server))
+        .route(
+            "/legions/{name}/servers/{server}",
+            axum::routing::delete(legions::remove_server),
+        )
         .route("/vpnpool", get(vpn::list).post(vpn::create))
         .route("/vpn-networks", get(vpn::networks))
         .route("/vpnpool/", get(vpn::list).post(vpn::create))

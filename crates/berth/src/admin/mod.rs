@@ -17,6 +17,7 @@ mod billing;
 mod containers;
 mod domains;
 mod infrastructure;
+mod legions;
 mod products;
 mod vpn;
 
@@ -46,6 +47,9 @@ enum AdminCommand {
     /// Distros containers boot from.
     #[command(subcommand)]
     Distro(infrastructure::DistroCommand),
+    /// Legions: servers sharing a failover address.
+    #[command(subcommand)]
+    Legion(legions::LegionCommand),
     /// Containers of any customer.
     #[command(subcommand)]
     Container(containers::ContainerCommand),
@@ -142,6 +146,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Staff(command) => accounts::staff(&staff, command).await,
         AdminCommand::Server(command) => infrastructure::server(&staff, command).await,
         AdminCommand::Distro(command) => infrastructure::distro(&staff, command).await,
+        AdminCommand::Legion(command) => legions::run(&staff, command).await,
         AdminCommand::Container(command) => containers::run(&staff, command).await,
         AdminCommand::Domain(command) => domains::domain(&staff, command).await,
         AdminCommand::News(command) => domains::news(&staff, command).await,

@@ -1,0 +1,6 @@
+//! Multi-server tests: every host is a network namespace (see [`hosts`]) running its own
+//! `berth` processes, joined by a bridge; the control plane has a host of its own. Needs
+//! root, iproute2, keepalived, uWSGI and curl.
+
+mod hosts;
+mod legion;
