@@ -84,14 +84,12 @@ on_both_stores! {
             let item = item.as_object().expect("path item");
             for method in METHODS {
                 let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                // `send` checks the answer against the document, including that a method the
+                // path does not list is refused with 405.
                 let (status, body): (StatusCode, Value) =
                     api.send(verb, &path, Some(&alice.login), Some(b"{}".to_vec())).await;
                 if item.contains_key(method) {
                     assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {body}");
-                    assert!(
-                        item[method]["responses"].get(status.as_str()).is_some(),
-                        "{method} {template} answered {status}, which its description does not list: {body}"
-                    );
                     assert!(
                         !(status == StatusCode::NOT_FOUND && body["reason"] == "no such endpoint"),
                         "{method} {path} is documented but not routed"
