@@ -148,11 +148,17 @@ impl Checker {
     }
 }
 
+/// Why the answer `status` `body` to `method` `path` (`/api/…`, query included) is not what
+/// `/api/openapi.json` documents, if it is not.
+pub fn check(method: &Method, path: &str, status: StatusCode, body: &Value) -> Result<(), String> {
+    let below = path.strip_prefix("/api").unwrap_or(path);
+    checker().check(method, below, status, body)
+}
+
 /// Fails the test unless the answer `status` `body` to `method` `path` (`/api/…`, query
 /// included) is what `/api/openapi.json` documents.
 pub fn assert_documented(method: &Method, path: &str, status: StatusCode, body: &Value) {
-    let below = path.strip_prefix("/api").unwrap_or(path);
-    if let Err(error) = checker().check(method, below, status, body) {
+    if let Err(error) = check(method, path, status, body) {
         panic!("{method} {path} answered {status} {body}, against /api/openapi.json: {error}");
     }
 }
