@@ -24,8 +24,10 @@ on_both_stores! {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), StatusCode::OK);
+        let status = response.status();
+        assert_eq!(status, StatusCode::OK);
         let me: serde_json::Value = response.json().await.expect("json");
+        support::openapi::assert_documented(&Method::GET, "/api/me", status, &me);
         assert_eq!(me["uuid"], alice.uuid.as_str());
     }
 
@@ -46,6 +48,7 @@ on_both_stores! {
             );
             assert_eq!(response.headers()["access-control-allow-origin"], "*");
             let body: serde_json::Value = response.json().await.expect("json");
+            support::openapi::assert_documented(&Method::GET, "/api/containers", StatusCode::UNAUTHORIZED, &body);
             assert_eq!(body, serde_json::json!({"error": "Unauthorized"}));
         }
         let _ = alice;

@@ -45,6 +45,7 @@ async fn me(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse().ok());
     let body = response.json().await.expect("JSON body");
+    support::openapi::assert_documented(&reqwest::Method::GET, "/api/me", status, &body);
     (status, retry_after, body)
 }
 

@@ -64,6 +64,7 @@ on_both_stores! {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["cache-control"], "private, max-age=300");
         let body: serde_json::Value = response.json().await.expect("json");
+        support::openapi::assert_documented(&reqwest::Method::GET, &format!("/api/metrics/container.mem.rss/{uid}"), StatusCode::OK, &body);
         assert_eq!(body, json!([[unix, 77]]));
         let past = api.http.get(format!("{}/api/metrics/container.mem.rss/{uid}?year=2024&month=2&day=29", api.base))
             .basic_auth("alice", Some("alice-password")).send().await.expect("request");

@@ -2,11 +2,13 @@
 //! temporary SQLite file or a new PostgreSQL database per test — and helpers to call it.
 //!
 //! Every answer the helpers read must be a JSON document: the API promises JSON bodies for
-//! successes and errors alike.
+//! successes and errors alike. Every answer from `/api` must also be what
+//! `/api/openapi.json` documents: its path, method, status and body ([`openapi`]).
 
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod openapi;
 pub mod slapd;
 
 use berth_api::dns_proof::DnsProofConfig;
@@ -255,7 +257,8 @@ impl TestApi {
             .id
     }
 
-    /// Sends a request and returns the status and the JSON body.
+    /// Sends a request and returns the status and the JSON body; an answer from `/api` must
+    /// be what `/api/openapi.json` documents (see [`openapi`]).
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -263,7 +266,9 @@ impl TestApi {
         login: Option<&Login>,
         body: Option<Vec<u8>>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(login) = login {
             request = request.basic_auth(&login.username, Some(&login.password));
         }
@@ -279,6 +284,9 @@ impl TestApi {
                 String::from_utf8_lossy(&bytes)
             )
         });
+        if openapi::is_customer_api(path) {
+            openapi::assert_documented(&method, path, status, &json);
+        }
         (status, json)
     }
 
