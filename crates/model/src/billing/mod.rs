@@ -29,8 +29,8 @@ pub use bill::{
 pub use closed::{check_after_closed, ClosedBill, ReachesClosedBill};
 pub use money::{parse_money, parse_payment_amount, parse_unit_price, round_money};
 pub use order::{Change, ChangeKind, OrderTerms};
-pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod};
-pub use resources::{ContainerSize, PricingEdit, ResourcePrice, ResourcePriceRow};
+pub use period::{product_name, PeriodPrice, ProductPricing, RecurringPeriod, ResourcePrice};
+pub use resources::{ContainerSize, PricingEdit, ResourcePriceRow};
 pub use vat::{
     decide_vat, parse_day, parse_vat_csv, rate_at, BillingAddress, ProviderCountry, VatDecision,
     VatRateRow, EU_COUNTRIES,

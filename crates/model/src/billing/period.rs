@@ -1,4 +1,5 @@
-//! Recurring periods and product pricing.
+//! Recurring periods and product pricing: a price per period and, for a product that prices
+//! containers, a price per MB of memory and of storage per period (set in `resources`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +8,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::money::parse_money;
-use super::resources::ResourcePrice;
 use crate::{text, ValidationError};
 
 /// How often an order's recurring price is charged: a fixed number of seconds (spec §3.3).
@@ -121,6 +121,17 @@ pub struct PeriodPrice {
     pub period: RecurringPeriod,
     /// The price per period; zero for a one-time period.
     pub price: Decimal,
+}
+
+/// What one MB of a container's memory and of its storage cost per period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcePrice {
+    /// The period these prices are for; one of the product's recurring periods.
+    pub period: RecurringPeriod,
+    /// Price of one MB of memory per period.
+    pub memory_mb: Decimal,
+    /// Price of one MB of storage per period.
+    pub storage_mb: Decimal,
 }
 
 /// What a product costs: a one-time price and a recurring price for each allowed period.

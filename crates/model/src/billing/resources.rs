@@ -9,19 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::money::{parse_unit_price, round_money};
-use super::period::{ProductPricing, RecurringPeriod};
+use super::period::{ProductPricing, RecurringPeriod, ResourcePrice};
 use crate::ValidationError;
-
-/// What one MB of a container's memory and of its storage cost per period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourcePrice {
-    /// The period these prices are for; one of the product's recurring periods.
-    pub period: RecurringPeriod,
-    /// Price of one MB of memory per period.
-    pub memory_mb: Decimal,
-    /// Price of one MB of storage per period.
-    pub storage_mb: Decimal,
-}
 
 /// The resources a container order is priced from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
