@@ -48,11 +48,12 @@ pub mod ssh;
 mod usage;
 mod vpn;
 
+pub use config::NodeConfig;
 pub use control::{step, ControlPlane};
 pub use error::NodeError;
 pub use http_control::HttpControlPlane;
 pub use legion::{keepalived_conf, LegionChange, LegionConfig, Legions};
 pub use network::{NetworkConfig, GATEWAY};
 pub use runc::{container_id, uid_of_container_id, RuncState};
-pub use runtime::{Change, NodeConfig, Reconciliation, Runtime};
+pub use runtime::{Change, Reconciliation, Runtime};
 pub use shortcuts::SHORTCUTS_INI;

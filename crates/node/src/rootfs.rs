@@ -19,11 +19,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use berth_model::distro::{self, CUSTOM_DISTROS_DIR};
-use berth_model::node::CustomDistroSpec;
+use berth_model::node::{ContainerSpec, CustomDistroSpec};
 use nix::libc;
 
 use crate::beneath::{directory_options, open_below, open_dirs, proc_path};
-use crate::checked::Checked;
 use crate::command::run;
 use crate::error::NodeError;
 use crate::home::as_user;
@@ -64,16 +63,16 @@ pub(crate) struct DistroRoot {
 }
 
 impl DistroRoot {
-    /// The distro the container of `checked` boots: its custom distro (under
+    /// The distro container `uid` (of `spec`, checked) boots: its custom distro (under
     /// `containers_root`) when it has one that can be used, else its platform distro. Why a
     /// custom distro could not be used is kept in `bundle` until the alarm saying so is
     /// raised.
     pub fn for_container(
         containers_root: &Path,
-        checked: &Checked<'_>,
+        uid: u32,
+        spec: &ContainerSpec,
         bundle: &Path,
     ) -> Result<DistroRoot, NodeError> {
-        let spec = checked.spec;
         let refused = bundle.join(CUSTOM_DISTRO_REFUSED);
         if let Some(custom) = &spec.custom_distro {
             match DistroRoot::custom(containers_root, custom) {
@@ -85,9 +84,9 @@ impl DistroRoot {
                     let msg = format!(
                         "container {}: [DANGER] custom distro {} ({}) cannot be used: {why}; \
                          the container runs on distro {} instead",
-                        checked.uid, custom.id, custom.name, spec.distro.name
+                        uid, custom.id, custom.name, spec.distro.name
                     );
-                    tracing::warn!(uid = checked.uid, %msg, "custom distro refused");
+                    tracing::warn!(uid, %msg, "custom distro refused");
                     std::fs::write(&refused, msg).map_err(NodeError::io(&refused))?;
                 }
             }

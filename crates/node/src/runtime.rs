@@ -14,7 +14,7 @@ use berth_model::node::{ContainerState, ContainerStatus, DesiredState, MetricPoi
 use crate::alarm::{AlarmKind, Alarms};
 use crate::cgroup;
 use crate::checked::{check, Checked};
-pub use crate::config::NodeConfig;
+use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
 use crate::legion::Legions;
@@ -477,7 +477,12 @@ impl Runtime {
             fs::create_dir_all(dir).map_err(NodeError::io(dir))?;
         }
         platform::write(&bundle)?;
-        let mut distro = DistroRoot::for_container(&self.config.containers_root, checked, &bundle)?;
+        let mut distro = DistroRoot::for_container(
+            &self.config.containers_root,
+            checked.uid,
+            checked.spec,
+            &bundle,
+        )?;
         distro.stage(&bundle.join("distro"))?;
         let home_str = path_str(&home)?;
         let cgroup = cgroup::view(&self.cgroup(uid));

@@ -25,8 +25,8 @@ use russh::server::{Config, Server};
 use russh::{MethodKind, MethodSet};
 use tokio::sync::oneshot;
 
+use crate::config::NodeConfig;
 use crate::error::NodeError;
-use crate::runtime::NodeConfig;
 use connection::{Connection, Shared};
 use exec::Entrance;
 
