@@ -6,6 +6,7 @@ mod cli;
 mod limits;
 mod node;
 mod output;
+mod private_file;
 mod router;
 mod store_args;
 mod up;

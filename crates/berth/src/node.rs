@@ -217,7 +217,7 @@ impl NodeArgs {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
-            crate::up::write_private(&self.credential_file, &credential)?;
+            crate::private_file::write_private(&self.credential_file, &credential)?;
             return Ok(credential);
         }
         std::fs::read_to_string(&self.credential_file).with_context(|| {

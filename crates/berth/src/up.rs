@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{shutdown_signal, ApiOptionArgs};
 use crate::node::RuntimeArgs;
+use crate::private_file::write_private;
 use crate::store_args::StoreArgs;
 
 /// Flags of `berth up`.
@@ -192,19 +193,6 @@ pub async fn local_credential(store: &Store, data: &Path) -> anyhow::Result<Opti
     let _ = std::fs::remove_file(&path);
     write_private(&path, &credential)?;
     Ok(Some(credential))
-}
-
-pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 fn banner(first: Option<&FirstStart>, api: SocketAddr, data: &Path) -> String {
