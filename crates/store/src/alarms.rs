@@ -6,7 +6,7 @@ use berth_model::alarm::{self, AlarmDetails, NewAlarm, Window};
 use berth_model::container;
 use sqlx::Row;
 
-use crate::containers::{container_ref, Actor};
+use crate::container_access::{container_ref, Actor};
 use crate::filter::{Conditions, Param};
 use crate::{time, Result, Store, StoreError};
 

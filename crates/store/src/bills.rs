@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use berth_model::billing::{
-    bill_records, bill_until, bill_windows, check_after_closed, decide_vat, month_start,
-    BillRecordLine, BillTotals, BillWindow, ClosedBill, VatRateRow,
+    bill_records, bill_until, bill_windows, decide_vat, month_start, BillRecordLine, BillTotals,
+    BillWindow, VatRateRow,
 };
 use sqlx::Row;
 
@@ -124,38 +124,6 @@ async fn bill_from_row(conn: &mut sqlx::AnyConnection, row: &sqlx::any::AnyRow) 
         records,
         products,
     })
-}
-
-/// The last closed bill of billing address `address_id`, if any.
-async fn last_closed_bill(
-    conn: &mut sqlx::AnyConnection,
-    address_id: i64,
-) -> Result<Option<ClosedBill>> {
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, starts_at, ends_at FROM bills WHERE billing_address_id = $1 AND is_final = 1 \
-         ORDER BY ends_at DESC LIMIT 1",
-    )
-    .bind(address_id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id, starts_at, ends_at)| ClosedBill {
-        id,
-        starts_at,
-        ends_at,
-    }))
-}
-
-/// Refuses (409, naming the bill) a change to what address `address_id` is billed that
-/// first takes effect at second `at`, when that falls in its last closed bill
-/// ([`check_after_closed`]).
-pub(crate) async fn check_after_closed_bill(
-    conn: &mut sqlx::AnyConnection,
-    address_id: i64,
-    what: &str,
-    at: i64,
-) -> Result<()> {
-    let closed = last_closed_bill(conn, address_id).await?;
-    check_after_closed(what, at, closed).map_err(|error| StoreError::Conflict(error.to_string()))
 }
 
 impl Store {

@@ -3,17 +3,13 @@
 //! provider marked as the container product. Containers on a server their customer owns are
 //! not billed this way: the customer pays for the server.
 
-use berth_model::billing::{billing_time, ContainerSize, OrderTerms, RecurringPeriod};
-use berth_model::container;
+use berth_model::billing::{ContainerSize, OrderTerms, RecurringPeriod};
 
-use crate::containers::{load_container, locked_server, Actor};
-use crate::orders::{
-    active_address_in, insert_order, open_order_of, plan_replacement, NewOrder, Order, OrderQuote,
-    Subject,
-};
+use crate::order_subjects::{active_address_in, open_order_of, Subject};
+use crate::orders::{insert_order, plan_replacement, NewOrder, OrderQuote};
 use crate::products::{product_from_row, Product, PRODUCT_COLUMNS};
 use crate::write::Write;
-use crate::{time, Result, Store, StoreError};
+use crate::Result;
 
 /// The active product that prices containers, if the provider configured one.
 async fn container_product(write: &mut Write) -> Result<Option<Product>> {
@@ -30,7 +26,11 @@ async fn container_product(write: &mut Write) -> Result<Option<Product>> {
 
 /// Whether containers of `customer_id` on `server_id` are billed by their resources: not on
 /// a server the customer owns.
-async fn billed_by_resources(write: &mut Write, customer_id: i64, server_id: i64) -> Result<bool> {
+pub(crate) async fn billed_by_resources(
+    write: &mut Write,
+    customer_id: i64,
+    server_id: i64,
+) -> Result<bool> {
     let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM servers WHERE id = $1")
         .bind(server_id)
         .fetch_one(&mut *write.tx)
@@ -133,89 +133,4 @@ pub(crate) async fn reorder_resized_container(
         .await?;
     insert_container_order(write, billed, product.id, address_id, &terms, Some(open.id)).await?;
     Ok(Some(plan.quote(&open, terms)))
-}
-
-impl Store {
-    /// Starts billing container `uid` (staff): places its order at `starts_at` for `period`
-    /// (or the container product's first), for a container made before a container product
-    /// existed or whose order ended. A container already billed is a conflict.
-    pub async fn order_container(
-        &self,
-        uid: i64,
-        period: Option<RecurringPeriod>,
-        starts_at: i64,
-    ) -> Result<Order> {
-        let starts_at = billing_time("starts_at", starts_at)?;
-        let current = self.container(crate::containers::Actor::Staff, uid).await?;
-        let id = uid - container::BASE_UID;
-        let mut write = self.write().await?;
-        if let Some(open) = open_order_of(&mut write, Subject::Container(id)).await? {
-            return Err(StoreError::Conflict(format!(
-                "container {uid} is already billed by order {}",
-                open.id
-            )));
-        }
-        let billed = BilledContainer {
-            customer_id: current.customer_id,
-            server_id: current.server_id,
-            id,
-            size: ContainerSize {
-                memory: current.settings.memory,
-                storage: current.settings.storage,
-            },
-        };
-        if !billed_by_resources(&mut write, billed.customer_id, billed.server_id).await? {
-            return Err(StoreError::Conflict(format!(
-                "container {uid} runs on a server its customer owns; it is not billed by its \
-                 resources"
-            )));
-        }
-        let order_id = order_new_container(&mut write, &billed, period, starts_at)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Conflict("no active product prices containers".to_owned())
-            })?;
-        write.commit().await?;
-        self.order(current.customer_id, order_id).await
-    }
-}
-
-impl Store {
-    /// What resizing container `uid` to `memory` and/or `storage` now would do to its order
-    /// (staff), without doing it: the resize and the order change are made in a write that is
-    /// rolled back. `None` when the container is not billed by its resources; the same
-    /// errors as the resize itself (a full server, a bad size).
-    pub async fn preview_container_resize(
-        &self,
-        uid: i64,
-        memory: Option<i64>,
-        storage: Option<i64>,
-    ) -> Result<Option<crate::orders::OrderQuote>> {
-        let memory = memory
-            .map(|mb| container::resource_mb("memory", mb))
-            .transpose()?;
-        let storage = storage
-            .map(|mb| container::resource_mb("storage", mb))
-            .transpose()?;
-        let mut write = self.write().await?;
-        let current = load_container(&mut write.tx, Actor::Staff, uid).await?;
-        let server = locked_server(&mut write, current.server_id).await?;
-        let old_size = (current.settings.memory, current.settings.storage);
-        let new_size = (memory.unwrap_or(old_size.0), storage.unwrap_or(old_size.1));
-        if old_size == new_size {
-            return Ok(None);
-        }
-        server.capacity.admit(old_size, new_size)?;
-        let billed = BilledContainer {
-            customer_id: current.customer_id,
-            server_id: server.id,
-            id: uid - container::BASE_UID,
-            size: ContainerSize {
-                memory: new_size.0,
-                storage: new_size.1,
-            },
-        };
-        // Dropped without a commit: nothing of it stays.
-        reorder_resized_container(&mut write, &billed, time::now()).await
-    }
 }

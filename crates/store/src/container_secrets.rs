@@ -1,6 +1,6 @@
 //! A container's random secrets that its owner can replace: the alarm key and the secret uuid.
 
-use crate::containers::{container_ref, Actor};
+use crate::container_access::{container_ref, Actor};
 use crate::{Result, Store};
 
 /// A random secret of a container that its owner can replace.

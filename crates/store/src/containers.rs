@@ -8,22 +8,16 @@ use berth_model::container::{self, AlarmChannel, ContainerSettings, ContainerUpd
 use berth_model::{ssh_keys, ValidationError};
 use sqlx::Row;
 
+use crate::container_access::not_yours;
+pub use crate::container_access::Actor;
 pub use crate::container_links::ContainerRelations;
 use crate::container_links::{link, unlink};
 use crate::container_orders::{order_new_container, reorder_resized_container, BilledContainer};
 pub use crate::container_secrets::ContainerSecret;
-use crate::orders::{end_order_of, Subject};
+use crate::order_subjects::{end_order_of, Subject};
+use crate::servers::locked_server;
 use crate::write::Write;
-use crate::{custom_distros, servers, tags, time, Result, Store, StoreError};
-
-/// Who is changing a container: its customer, or staff (who may also resize it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    /// The customer with this database id.
-    Customer(i64),
-    /// Platform staff.
-    Staff,
-}
+use crate::{custom_distros, tags, time, Result, Store, StoreError};
 
 /// A container as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -452,48 +446,6 @@ impl Store {
     }
 }
 
-/// The refusal for a container that is another customer's, or missing: the same words, so
-/// that uids reveal nothing.
-fn not_yours(uid: i64) -> StoreError {
-    StoreError::Forbidden(format!("container {uid} is not one of yours"))
-}
-
-/// What the objects that belong to a container (loopboxes, alarms) need to know of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ContainerRef {
-    /// Database id.
-    pub(crate) id: i64,
-    /// The server it runs on.
-    pub(crate) server_id: i64,
-    /// Size of its alarm ring.
-    pub(crate) max_alarms: i64,
-}
-
-/// Container `uid` as `actor` may see it; another customer's and a missing one are both
-/// refused (403).
-pub(crate) async fn container_ref(
-    conn: &mut sqlx::AnyConnection,
-    actor: Actor,
-    uid: i64,
-) -> Result<ContainerRef> {
-    let id = container::id_of(uid).ok_or_else(|| not_yours(uid))?;
-    let row =
-        sqlx::query("SELECT customer_id, server_id, max_alarms FROM containers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| not_yours(uid))?;
-    let customer_id: i64 = row.try_get("customer_id")?;
-    if matches!(actor, Actor::Customer(caller) if caller != customer_id) {
-        return Err(not_yours(uid));
-    }
-    Ok(ContainerRef {
-        id,
-        server_id: row.try_get("server_id")?,
-        max_alarms: row.try_get("max_alarms")?,
-    })
-}
-
 pub(crate) async fn load_container(
     conn: &mut sqlx::AnyConnection,
     actor: Actor,
@@ -556,20 +508,6 @@ pub(crate) async fn load_container(
         linked_to: linked_ids.into_iter().map(container::uid_of).collect(),
         legion_addresses,
     })
-}
-
-/// Reads a server inside a write (whose revision bump already serialises writers).
-pub(crate) async fn locked_server(write: &mut Write, server_id: i64) -> Result<servers::Server> {
-    let row = sqlx::query(
-        "SELECT s.id, s.name, s.address, s.uuid, s.memory, s.storage, s.used_memory, \
-         s.used_storage, s.weight, s.revision, NULL AS owner, NULL AS datacenter \
-         FROM servers s WHERE s.id = $1",
-    )
-    .bind(server_id)
-    .fetch_optional(&mut *write.tx)
-    .await?
-    .ok_or(StoreError::NotFound("server"))?;
-    servers::server_from_row(&row)
 }
 
 async fn reserve(write: &mut Write, server_id: i64, memory: i64, storage: i64) -> Result<()> {

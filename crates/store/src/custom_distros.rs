@@ -12,7 +12,7 @@ use berth_model::container::{self, uid_of};
 use berth_model::{distro, text, ValidationError};
 use sqlx::Row;
 
-use crate::containers::{container_ref, Actor};
+use crate::container_access::{container_ref, Actor};
 use crate::error::conflict_on_unique;
 use crate::write::Write;
 use crate::{time, Result, Store, StoreError};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use berth_model::domain::DomainName;
 use sqlx::Row;
 
-use crate::containers::Actor;
+use crate::container_access::Actor;
 use crate::error::conflict_on_unique;
 use crate::tags::{self, clean_note};
 use crate::write::Write;

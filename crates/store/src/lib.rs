@@ -9,6 +9,9 @@
 pub mod alarms;
 pub mod billing_addresses;
 pub mod bills;
+mod closed_bills;
+mod container_access;
+mod container_billing;
 mod container_links;
 mod container_orders;
 mod container_secrets;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use berth_model::{container, loopbox};
 use sqlx::Row;
 
-use crate::containers::{container_ref, Actor};
+use crate::container_access::{container_ref, Actor};
 use crate::error::conflict_on_unique;
 use crate::filter::{marks, Conditions, Param};
 use crate::{tags, time, Result, Store, StoreError};

@@ -8,7 +8,7 @@ use berth_model::container;
 use berth_model::metrics::{ContainerMetric, DomainMetric, MetricDay};
 use sqlx::Row;
 
-use crate::containers::{container_ref, Actor};
+use crate::container_access::{container_ref, Actor};
 use crate::{Result, Store, StoreError};
 
 /// One point of a series: unix time and value, as the API prints it (`[unix, value]`).

@@ -8,8 +8,7 @@ use berth_model::billing::{
 use berth_model::container;
 use sqlx::Row;
 
-use crate::bills::check_after_closed_bill;
-pub(crate) use crate::order_subjects::{active_address_in, end_order_of, open_order_of, Subject};
+use crate::closed_bills::check_after_closed_bill;
 use crate::products::decimal;
 use crate::write::Write;
 use crate::{time, Result, Store, StoreError};

@@ -5,7 +5,7 @@ use berth_model::container;
 use berth_model::portmap::{self, Protocol};
 use sqlx::Row;
 
-use crate::containers::{container_ref, Actor};
+use crate::container_access::{container_ref, Actor};
 use crate::error::conflict_on_unique;
 use crate::{time, Result, Store, StoreError};
 

@@ -5,6 +5,7 @@ use berth_model::server;
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
+use crate::write::Write;
 use crate::{time, Result, Store, StoreError};
 
 /// What it takes to register a server.
@@ -177,4 +178,18 @@ impl Store {
         })?;
         server_from_row(&row)
     }
+}
+
+/// Reads a server inside a write (whose revision bump already serialises writers).
+pub(crate) async fn locked_server(write: &mut Write, server_id: i64) -> Result<Server> {
+    let row = sqlx::query(
+        "SELECT s.id, s.name, s.address, s.uuid, s.memory, s.storage, s.used_memory, \
+         s.used_storage, s.weight, s.revision, NULL AS owner, NULL AS datacenter \
+         FROM servers s WHERE s.id = $1",
+    )
+    .bind(server_id)
+    .fetch_optional(&mut *write.tx)
+    .await?
+    .ok_or(StoreError::NotFound("server"))?;
+    server_from_row(&row)
 }

@@ -10,7 +10,8 @@ use berth_model::vpn::{self, PoolDefinition};
 use sqlx::Row;
 
 use crate::error::conflict_on_unique;
-use crate::orders::{active_address_in, end_order_of, insert_order, NewOrder, Subject};
+use crate::order_subjects::{active_address_in, end_order_of, Subject};
+use crate::orders::{insert_order, NewOrder};
 use crate::products::{product_from_row, PRODUCT_COLUMNS};
 use crate::{time, Result, Store, StoreError};
 
