@@ -19,6 +19,7 @@ mod cgi;
 mod client_cert;
 pub mod config;
 mod domain_keys;
+mod domain_tls;
 mod exchange;
 mod hop_by_hop;
 mod host;
@@ -42,7 +43,6 @@ mod sender_path;
 mod sni_loader;
 mod stats;
 mod subscription;
-mod tls;
 mod tls_material;
 mod upstream;
 
@@ -58,6 +58,7 @@ pub use balancer::Balancing;
 pub use config::{ControlPlane, HttpsConfig, RouterConfig, Timeouts};
 
 use domain_keys::DomainKeys;
+use domain_tls::TlsAcceptor;
 use path_worker::PathWorker;
 use proxy::Proxy;
 use refusal_log::RefusalLog;
@@ -65,7 +66,6 @@ use replay::ReplayGuard;
 use routing_table::RoutingTable;
 use sni_loader::SniLoader;
 use subscription::{SubscriptionCounters, Subscriptions};
-use tls::TlsAcceptor;
 
 /// Why the router could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ pub enum RouterError {
     },
     /// The default certificate or key could not be loaded.
     #[error("default certificate: {0}")]
-    Tls(#[from] tls::TlsError),
+    Tls(#[from] domain_tls::TlsError),
     /// The state directory could not be created.
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
@@ -251,7 +251,7 @@ impl Router {
         };
         let https = match &config.https {
             Some(h) => {
-                let default = tls::default_config(&h.cert, &h.key)?;
+                let default = domain_tls::default_config(&h.cert, &h.key)?;
                 let (l, local, rest) = tcp("HTTPS listener", h.addr, threads).await?;
                 for (w, l) in workers.iter_mut().zip(rest) {
                     w.https = Some(l);

@@ -17,13 +17,13 @@ pub use crate::body::ResponseBody;
 use crate::body::{BodyContext, InFlight, NodeBody};
 use crate::cgi;
 use crate::config::Timeouts;
+use crate::domain_tls::{ClientAuth, TlsInfo};
 use crate::exchange::{self, Answer, BodyFraming, ExchangeError, RequestBody};
 use crate::host::routing_key;
 use crate::node::{Counters, Node, Target};
 use crate::request_head::{self, Forwarding};
 use crate::response;
 use crate::routing_table::{RoutingTable, Slot};
-use crate::tls::{ClientAuth, TlsInfo};
 use crate::upstream::{self, NodeConn};
 
 /// Retries after a failed connect (so at most 1 + this many nodes are tried).

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::balancer::Balancing;
+use crate::domain_tls::DomainTls;
 use crate::host::dotsplit;
 use crate::node::{Counters, Node, Target};
 use crate::ownership::{OwnerId, Ownership};
-use crate::tls::DomainTls;
 use crate::tls_material::Material;
 
 /// `Slot::owner` when nobody owns the slot (signing off, or a key from the directory).
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn the_newest_tls_material_wins_and_old_announces_do_not_take_it_back() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let tls = Arc::new(crate::tls::tests::domain_tls(dir.path()));
+        let tls = Arc::new(crate::domain_tls::tests::domain_tls(dir.path()));
         let t = RoutingTable::new(Balancing::WeightedRoundRobin);
         let (old, new) = (
             Material::of("k", "old", None),
