@@ -85,7 +85,7 @@ fn least_connections(nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::Target;
+    use crate::upstream::Target;
 
     fn node(name: &str, weight: u64) -> Arc<Node> {
         Arc::new(Node::new(

@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::Version;
 use percent_encoding::percent_decode_str;
 
-use crate::domain_tls::TlsInfo;
+use crate::tls::TlsInfo;
 
 /// What the vars need to know about the connection a request came on.
 #[derive(Debug, Clone, Copy)]

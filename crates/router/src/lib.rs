@@ -43,6 +43,7 @@ mod sender_path;
 mod sni_loader;
 mod stats;
 mod subscription;
+mod tls;
 mod tls_material;
 mod upstream;
 
@@ -58,7 +59,6 @@ pub use balancer::Balancing;
 pub use config::{ControlPlane, HttpsConfig, RouterConfig, Timeouts};
 
 use domain_keys::DomainKeys;
-use domain_tls::TlsAcceptor;
 use path_worker::PathWorker;
 use proxy::Proxy;
 use refusal_log::RefusalLog;
@@ -66,6 +66,7 @@ use replay::ReplayGuard;
 use routing_table::RoutingTable;
 use sni_loader::SniLoader;
 use subscription::{SubscriptionCounters, Subscriptions};
+use tls::TlsAcceptor;
 
 /// Why the router could not start.
 #[derive(Debug, thiserror::Error)]

@@ -11,8 +11,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::domain_tls::TlsAcceptor;
 use crate::proxy::{ClientConn, Proxy};
+use crate::tls::TlsAcceptor;
 
 /// How long open connections get to finish after shutdown is asked for.
 const DRAIN: Duration = Duration::from_secs(10);

@@ -1,44 +1,11 @@
 //! A node: one backend address subscribed under one key, with its live state and counters.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::tls_material::Material;
-use crate::upstream::IdleConns;
-
-/// Where and how a node is reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// uwsgi protocol over TCP.
-    UwsgiTcp(SocketAddr),
-    /// uwsgi protocol over a unix stream socket.
-    UwsgiUnix(PathBuf),
-    /// Plain HTTP/1.1 over TCP (subscribed with `proto=http`).
-    Http(SocketAddr),
-}
-
-impl Target {
-    /// Read a subscription address: `ip:port` is TCP, anything else a unix path; `proto=http`
-    /// asks for plain HTTP (TCP only). `None` for an address that is neither.
-    pub fn from_subscription(address: &str, proto: Option<&str>) -> Option<Target> {
-        let http = proto.is_some_and(|p| p.eq_ignore_ascii_case("http"));
-        if address.contains(':') {
-            let addr: SocketAddr = address.parse().ok()?;
-            Some(if http {
-                Target::Http(addr)
-            } else {
-                Target::UwsgiTcp(addr)
-            })
-        } else if http {
-            None
-        } else {
-            Some(Target::UwsgiUnix(PathBuf::from(address)))
-        }
-    }
-}
+use crate::upstream::{IdleConns, Target};
 
 /// Per-node counters, exported by the stats server.
 #[derive(Debug, Default)]
@@ -154,28 +121,5 @@ impl Node {
         self.dead.store(true, Ordering::Relaxed);
         self.failures.fetch_add(1, Ordering::Relaxed);
         self.http_pool.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_from_addresses() {
-        assert_eq!(
-            Target::from_subscription("127.0.0.1:3031", None),
-            Some(Target::UwsgiTcp(([127, 0, 0, 1], 3031).into()))
-        );
-        assert_eq!(
-            Target::from_subscription("127.0.0.1:80", Some("http")),
-            Some(Target::Http(([127, 0, 0, 1], 80).into()))
-        );
-        assert_eq!(
-            Target::from_subscription("/run/a.sock", None),
-            Some(Target::UwsgiUnix("/run/a.sock".into()))
-        );
-        assert_eq!(Target::from_subscription("host.name:80", None), None);
-        assert_eq!(Target::from_subscription("/run/a.sock", Some("http")), None);
     }
 }

@@ -10,9 +10,9 @@ use proptest::prelude::*;
 
 use crate::balancer::Balancing;
 use crate::host::dotsplit;
-use crate::node::Target;
 use crate::ownership::{OwnerId, Ownership};
 use crate::routing_table::{NodeAnnounce, RoutingTable};
+use crate::upstream::Target;
 
 /// A host name under `ex.org` from up to three labels of a small alphabet, so that random
 /// names collide with each other's suffixes often.

@@ -17,14 +17,15 @@ pub use crate::body::ResponseBody;
 use crate::body::{BodyContext, InFlight, NodeBody};
 use crate::cgi;
 use crate::config::Timeouts;
-use crate::domain_tls::{ClientAuth, TlsInfo};
+use crate::domain_tls::ClientAuth;
 use crate::exchange::{self, Answer, BodyFraming, ExchangeError, RequestBody};
 use crate::host::routing_key;
-use crate::node::{Counters, Node, Target};
+use crate::node::{Counters, Node};
 use crate::request_head::{self, Forwarding};
 use crate::response;
 use crate::routing_table::{RoutingTable, Slot};
-use crate::upstream::{self, NodeConn};
+use crate::tls::TlsInfo;
+use crate::upstream::{self, NodeConn, Target};
 
 /// Retries after a failed connect (so at most 1 + this many nodes are tried).
 pub const MAX_RETRIES: usize = 3;

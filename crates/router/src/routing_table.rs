@@ -9,9 +9,10 @@ use std::time::Duration;
 use crate::balancer::Balancing;
 use crate::domain_tls::DomainTls;
 use crate::host::dotsplit;
-use crate::node::{Counters, Node, Target};
+use crate::node::{Counters, Node};
 use crate::ownership::{OwnerId, Ownership};
 use crate::tls_material::Material;
+use crate::upstream::Target;
 
 /// `Slot::owner` when nobody owns the slot (signing off, or a key from the directory).
 const NO_OWNER: u64 = u64::MAX;

@@ -15,7 +15,6 @@ use tokio::sync::watch;
 
 use crate::domain_keys::DomainKeys;
 use crate::host::routing_key;
-use crate::node::Target;
 use crate::ownership::OwnerId;
 use crate::path_worker::PathWorker;
 use crate::pem_source::Sender;
@@ -24,6 +23,7 @@ use crate::replay::{now_unix, ReplayError, ReplayGuard};
 use crate::routing_table::{NodeAnnounce, RoutingTable, Subscribed};
 use crate::sni_loader::{SniFiles, SniLoader};
 use crate::tls_material::Material;
+use crate::upstream::Target;
 
 /// Receive buffer: the largest uwsgi packet (uWSGI itself truncates at 4 KiB).
 const MAX_DATAGRAM: usize = 4 + 65535;

@@ -1,7 +1,10 @@
-//! Connections to nodes: connecting over TCP or a unix socket, reading into a buffer, and
-//! the idle kept-alive connections of HTTP nodes.
+//! Connections to nodes: where a node is reached (its target, from its subscription),
+//! connecting over TCP or a unix socket, reading into a buffer, and the idle kept-alive
+//! connections of HTTP nodes.
 
 use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
@@ -11,7 +14,36 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::node::Target;
+/// Where and how a node is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// uwsgi protocol over TCP.
+    UwsgiTcp(SocketAddr),
+    /// uwsgi protocol over a unix stream socket.
+    UwsgiUnix(PathBuf),
+    /// Plain HTTP/1.1 over TCP (subscribed with `proto=http`).
+    Http(SocketAddr),
+}
+
+impl Target {
+    /// Read a subscription address: `ip:port` is TCP, anything else a unix path; `proto=http`
+    /// asks for plain HTTP (TCP only). `None` for an address that is neither.
+    pub fn from_subscription(address: &str, proto: Option<&str>) -> Option<Target> {
+        let http = proto.is_some_and(|p| p.eq_ignore_ascii_case("http"));
+        if address.contains(':') {
+            let addr: SocketAddr = address.parse().ok()?;
+            Some(if http {
+                Target::Http(addr)
+            } else {
+                Target::UwsgiTcp(addr)
+            })
+        } else if http {
+            None
+        } else {
+            Some(Target::UwsgiUnix(PathBuf::from(address)))
+        }
+    }
+}
 
 /// A stream to a node, over TCP or a unix socket.
 #[derive(Debug)]
@@ -165,6 +197,24 @@ impl IdleConns {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn targets_from_addresses() {
+        assert_eq!(
+            Target::from_subscription("127.0.0.1:3031", None),
+            Some(Target::UwsgiTcp(([127, 0, 0, 1], 3031).into()))
+        );
+        assert_eq!(
+            Target::from_subscription("127.0.0.1:80", Some("http")),
+            Some(Target::Http(([127, 0, 0, 1], 80).into()))
+        );
+        assert_eq!(
+            Target::from_subscription("/run/a.sock", None),
+            Some(Target::UwsgiUnix("/run/a.sock".into()))
+        );
+        assert_eq!(Target::from_subscription("host.name:80", None), None);
+        assert_eq!(Target::from_subscription("/run/a.sock", Some("http")), None);
+    }
 
     #[tokio::test]
     async fn closed_or_chatty_idle_connections_are_not_reused() {
