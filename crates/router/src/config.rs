@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::balancer::Balancing;
+use crate::routing::balancer::Balancing;
 
 /// The HTTPS listener and its default certificate.
 #[derive(Debug, Clone)]

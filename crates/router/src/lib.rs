@@ -13,38 +13,11 @@
 //! # Ok(()) }
 //! ```
 
-pub mod balancer;
-mod body;
-mod cgi;
-mod client_cert;
 pub mod config;
-mod domain_keys;
-mod domain_tls;
-mod exchange;
-mod hop_by_hop;
-mod host;
-mod listener;
-mod node;
-mod notify;
-mod ownership;
-#[cfg(test)]
-mod ownership_property;
-mod path_worker;
-mod pem_source;
-mod proxy;
-mod refusal_log;
-mod replay;
-mod replay_state;
-mod request_head;
-mod response;
-mod reuseport;
-mod routing_table;
-mod sender_path;
-mod sni_loader;
+mod downstream;
+mod routing;
 mod stats;
 mod subscription;
-mod tls;
-mod tls_material;
 mod upstream;
 
 use std::future::Future;
@@ -55,18 +28,18 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket, UnixDatagram};
 use tokio::sync::watch;
 
-pub use balancer::Balancing;
 pub use config::{ControlPlane, HttpsConfig, RouterConfig, Timeouts};
+pub use routing::balancer::Balancing;
 
-use domain_keys::DomainKeys;
-use path_worker::PathWorker;
-use proxy::Proxy;
-use refusal_log::RefusalLog;
-use replay::ReplayGuard;
-use routing_table::RoutingTable;
-use sni_loader::SniLoader;
-use subscription::{SubscriptionCounters, Subscriptions};
-use tls::TlsAcceptor;
+use downstream::proxy::Proxy;
+use downstream::tls_acceptor::TlsAcceptor;
+use routing::table::RoutingTable;
+use subscription::apply::{SubscriptionCounters, Subscriptions};
+use subscription::domain_keys::DomainKeys;
+use subscription::path_worker::PathWorker;
+use subscription::refusal_log::RefusalLog;
+use subscription::replay::ReplayGuard;
+use subscription::sni_loader::SniLoader;
 
 /// Why the router could not start.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +56,7 @@ pub enum RouterError {
     },
     /// The default certificate or key could not be loaded.
     #[error("default certificate: {0}")]
-    Tls(#[from] domain_tls::TlsError),
+    Tls(#[from] routing::domain_tls::TlsError),
     /// The state directory could not be created.
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
@@ -146,7 +119,7 @@ async fn tcp(
         source,
     };
     let (l, rest) = if threads > 1 {
-        let mut group = reuseport::group(addr, threads).map_err(bind_err)?;
+        let mut group = downstream::reuseport::group(addr, threads).map_err(bind_err)?;
         let first = group.remove(0);
         (TcpListener::from_std(first).map_err(bind_err)?, group)
     } else {
@@ -178,7 +151,11 @@ fn serve_worker(
         if let Some(l) = listeners.http {
             match TcpListener::from_std(l) {
                 Ok(l) => {
-                    tasks.spawn(listener::serve_http(l, proxy.clone(), stop.clone()));
+                    tasks.spawn(downstream::listener::serve_http(
+                        l,
+                        proxy.clone(),
+                        stop.clone(),
+                    ));
                 }
                 Err(e) => tracing::warn!(error = %e, "HTTP listener thread cannot listen"),
             }
@@ -186,7 +163,7 @@ fn serve_worker(
         if let (Some(l), Some(acceptor)) = (listeners.https, acceptor) {
             match TcpListener::from_std(l) {
                 Ok(l) => {
-                    tasks.spawn(listener::serve_https(l, proxy, acceptor, stop));
+                    tasks.spawn(downstream::listener::serve_https(l, proxy, acceptor, stop));
                 }
                 Err(e) => tracing::warn!(error = %e, "HTTPS listener thread cannot listen"),
             }
@@ -216,9 +193,9 @@ impl Router {
                     path: dir.display().to_string(),
                     source,
                 })?;
-                ReplayGuard::restored(replay_state::load(
-                    &dir.join(replay_state::FILE_NAME),
-                    replay::now_unix(),
+                ReplayGuard::restored(subscription::replay_state::load(
+                    &dir.join(subscription::replay_state::FILE_NAME),
+                    subscription::replay::now_unix(),
                     config.timeouts.sign_tolerance,
                 ))
             }
@@ -252,7 +229,7 @@ impl Router {
         };
         let https = match &config.https {
             Some(h) => {
-                let default = domain_tls::default_config(&h.cert, &h.key)?;
+                let default = routing::domain_tls::default_config(&h.cert, &h.key)?;
                 let (l, local, rest) = tcp("HTTPS listener", h.addr, threads).await?;
                 for (w, l) in workers.iter_mut().zip(rest) {
                     w.https = Some(l);
@@ -272,7 +249,7 @@ impl Router {
                     source,
                 };
                 let s = UdpSocket::bind(a).await.map_err(bind_err)?;
-                subscription::enlarge_receive_buffer(&s);
+                subscription::sockets::enlarge_receive_buffer(&s);
                 addrs.subscription_udp = Some(s.local_addr().map_err(bind_err)?);
                 Some(s)
             }
@@ -280,11 +257,12 @@ impl Router {
         };
         let unix = match &config.subscription_unix {
             Some(p) => {
-                let s = subscription::bind_unix(p).map_err(|source| RouterError::Bind {
-                    what: "unix subscription server",
-                    addr: p.display().to_string(),
-                    source,
-                })?;
+                let s =
+                    subscription::sockets::bind_unix(p).map_err(|source| RouterError::Bind {
+                        what: "unix subscription server",
+                        addr: p.display().to_string(),
+                        source,
+                    })?;
                 addrs.subscription_unix = Some(p.clone());
                 Some(s)
             }
@@ -335,10 +313,14 @@ impl Router {
         }
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(l) = self.http {
-            tasks.spawn(listener::serve_http(l, self.proxy.clone(), stop.clone()));
+            tasks.spawn(downstream::listener::serve_http(
+                l,
+                self.proxy.clone(),
+                stop.clone(),
+            ));
         }
         if let Some((l, acceptor)) = self.https {
-            tasks.spawn(listener::serve_https(
+            tasks.spawn(downstream::listener::serve_https(
                 l,
                 self.proxy.clone(),
                 acceptor,
@@ -346,10 +328,18 @@ impl Router {
             ));
         }
         if let Some(s) = self.udp {
-            tasks.spawn(subscription::serve_udp(s, self.subs.clone(), stop.clone()));
+            tasks.spawn(subscription::sockets::serve_udp(
+                s,
+                self.subs.clone(),
+                stop.clone(),
+            ));
         }
         if let Some(s) = self.unix {
-            tasks.spawn(subscription::serve_unix(s, self.subs.clone(), stop.clone()));
+            tasks.spawn(subscription::sockets::serve_unix(
+                s,
+                self.subs.clone(),
+                stop.clone(),
+            ));
         }
         if let Some(l) = self.stats {
             tasks.spawn(stats::serve(
@@ -362,16 +352,20 @@ impl Router {
         if let (Some(plane), Some(keys)) =
             (self.config.control_plane.clone(), self.subs.keys.clone())
         {
-            tasks.spawn(domain_keys::follow_control_plane(keys, plane, stop.clone()));
-        }
-        if let Some(dir) = &self.config.state_dir {
-            tasks.spawn(replay_state::keep_saved(
-                self.subs.replay.clone(),
-                dir.join(replay_state::FILE_NAME),
+            tasks.spawn(subscription::domain_keys::follow_control_plane(
+                keys,
+                plane,
                 stop.clone(),
             ));
         }
-        tasks.spawn(subscription::expire_loop(
+        if let Some(dir) = &self.config.state_dir {
+            tasks.spawn(subscription::replay_state::keep_saved(
+                self.subs.replay.clone(),
+                dir.join(subscription::replay_state::FILE_NAME),
+                stop.clone(),
+            ));
+        }
+        tasks.spawn(subscription::sockets::expire_loop(
             self.subs.clone(),
             self.config.timeouts.subscription_tolerance,
             stop.clone(),

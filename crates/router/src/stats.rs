@@ -15,8 +15,8 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::proxy::Proxy;
-use crate::subscription::Subscriptions;
+use crate::downstream::proxy::Proxy;
+use crate::subscription::apply::Subscriptions;
 
 /// A node in the JSON stats (field names follow uWSGI's stats server where they exist).
 #[derive(Debug, Serialize)]

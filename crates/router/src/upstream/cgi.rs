@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::Version;
 use percent_encoding::percent_decode_str;
 
-use crate::tls::TlsInfo;
+use crate::downstream::tls_acceptor::TlsInfo;
 
 /// What the vars need to know about the connection a request came on.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,7 @@ pub fn uwsgi_packet(
                 .push(b"QUERY_STRING", b"")?;
         }
     }
-    let server_name = crate::host::routing_key(host).unwrap_or_default();
+    let server_name = crate::routing::host::routing_key(host).unwrap_or_default();
     v.push(b"SERVER_PROTOCOL", protocol(parts.version).as_bytes())?
         .push(b"SCRIPT_NAME", b"")?
         .push(b"SERVER_NAME", server_name.as_bytes())?

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use berth_wire::Subscription;
 
-use crate::domain_tls::{DomainTls, TlsError};
-use crate::path_worker::{PathWorkError, PathWorker};
-use crate::pem_source::{read_pem, PemSourceError, Sender};
-use crate::refusal_log::RefusalLog;
+use crate::routing::domain_tls::{DomainTls, TlsError};
+use crate::subscription::path_worker::{PathWorkError, PathWorker};
+use crate::subscription::pem_source::{read_pem, PemSourceError, Sender};
+use crate::subscription::refusal_log::RefusalLog;
 
 /// Why a subscription's SNI files could not be used.
 #[derive(Debug, thiserror::Error)]

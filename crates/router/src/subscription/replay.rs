@@ -1,6 +1,6 @@
 //! Anti-replay for signed subscriptions: per node, `unix` must grow strictly and stay
 //! within a tolerance of the router's clock. The state is bounded ([`MAX_NODES`]) and can
-//! be saved and restored ([`crate::replay_state`]), so a restart accepts nothing older.
+//! be saved and restored ([`crate::subscription::replay_state`]), so a restart accepts nothing older.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -9,8 +9,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
 
-use crate::host::routing_key;
-use crate::routing_table::RoutingTable;
+use crate::routing::host::routing_key;
+use crate::routing::table::RoutingTable;
 
 /// What a TLS handshake established, for the request vars and for access checks.
 #[derive(Debug, Clone, Default)]

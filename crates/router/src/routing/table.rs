@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use crate::balancer::Balancing;
-use crate::domain_tls::DomainTls;
-use crate::host::dotsplit;
-use crate::node::{Counters, Node};
-use crate::ownership::{OwnerId, Ownership};
-use crate::tls_material::Material;
-use crate::upstream::Target;
+use crate::routing::balancer::Balancing;
+use crate::routing::domain_tls::DomainTls;
+use crate::routing::host::dotsplit;
+use crate::routing::ownership::{OwnerId, Ownership};
+use crate::routing::tls_material::Material;
+use crate::upstream::backend::{Backend, Counters};
+use crate::upstream::connection::Target;
 
 /// `Slot::owner` when nobody owns the slot (signing off, or a key from the directory).
 const NO_OWNER: u64 = u64::MAX;
@@ -23,7 +23,7 @@ const NO_OWNER: u64 = u64::MAX;
 pub struct Slot {
     /// The routing key (lower case, no port; a leading `.` for a wildcard).
     pub key: String,
-    nodes: Mutex<Vec<Arc<Node>>>,
+    nodes: Mutex<Vec<Arc<Backend>>>,
     owner: AtomicU64,
     tls: RwLock<Option<(Material, Arc<DomainTls>)>>,
     /// Traffic counters of the domain.
@@ -46,7 +46,7 @@ impl Slot {
     }
 
     /// A copy of the node list.
-    pub fn nodes(&self) -> Vec<Arc<Node>> {
+    pub fn nodes(&self) -> Vec<Arc<Backend>> {
         self.nodes.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
@@ -71,7 +71,7 @@ impl Slot {
         name_owner.is_none() || self.owner() == name_owner
     }
 
-    fn pick(&self, balancing: Balancing) -> Option<Arc<Node>> {
+    fn pick(&self, balancing: Balancing) -> Option<Arc<Backend>> {
         self.nodes.lock().ok().and_then(|n| balancing.pick(&n))
     }
 }
@@ -173,7 +173,7 @@ impl RoutingTable {
     /// Route a key: the exact name, then its dotsplit suffixes; the first slot with a live
     /// node that may answer the name (see [`Ownership::owner_of`]) wins and that node is
     /// chosen.
-    pub fn route(&self, key: &str) -> Option<(Arc<Slot>, Arc<Node>)> {
+    pub fn route(&self, key: &str) -> Option<(Arc<Slot>, Arc<Backend>)> {
         let inner = self.inner.read().ok()?;
         let routed = inner.answering(key).find_map(|(_, slot)| {
             let node = slot.pick(self.balancing)?;
@@ -238,7 +238,7 @@ impl RoutingTable {
             node.refresh(announce.weight, announce.cores, announce.load);
             return Subscribed::Refreshed;
         }
-        let node = Node::new(
+        let node = Backend::new(
             announce.address,
             announce.target,
             announce.modifier1,
@@ -442,7 +442,7 @@ mod tests {
     #[test]
     fn the_newest_tls_material_wins_and_old_announces_do_not_take_it_back() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let tls = Arc::new(crate::domain_tls::tests::domain_tls(dir.path()));
+        let tls = Arc::new(crate::routing::domain_tls::tests::domain_tls(dir.path()));
         let t = RoutingTable::new(Balancing::WeightedRoundRobin);
         let (old, new) = (
             Material::of("k", "old", None),

@@ -5,9 +5,9 @@
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 
-use crate::body::ResponseBody;
-use crate::exchange::Answer;
-use crate::hop_by_hop::HopByHop;
+use crate::downstream::hop_by_hop::HopByHop;
+use crate::upstream::body::ResponseBody;
+use crate::upstream::exchange::Answer;
 
 /// The response for `answer`, with an empty body; `upgrade` keeps the hop-by-hop headers
 /// of a 101 (the client needs `Upgrade` and `Connection`). An error for a status or header

@@ -4,8 +4,8 @@
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 
-use crate::exchange::BodyFraming;
-use crate::hop_by_hop::HopByHop;
+use crate::downstream::hop_by_hop::HopByHop;
+use crate::upstream::exchange::BodyFraming;
 
 /// What the head needs besides the request.
 #[derive(Debug, Clone, Copy)]

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::config::ControlPlane;
-use crate::ownership::{OwnerId, Owners, Ownership};
-use crate::routing_table::RoutingTable;
+use crate::routing::ownership::{OwnerId, Owners, Ownership};
+use crate::routing::table::RoutingTable;
 
 /// The public keys subscriptions are checked against.
 #[derive(Debug)]
@@ -80,7 +80,10 @@ impl DomainKeys {
         let mut entries = Vec::with_capacity(domains.len());
         if let Ok(mut owners) = self.owners.lock() {
             for (name, pem) in domains {
-                match (crate::host::routing_key(&name), owners.intern(&pem)) {
+                match (
+                    crate::routing::host::routing_key(&name),
+                    owners.intern(&pem),
+                ) {
                     (Some(key), Some((owner, public))) => entries.push((key, owner, public)),
                     _ => {
                         tracing::warn!(domain = %name, "control plane sent an unusable domain key")

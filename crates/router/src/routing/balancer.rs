@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::node::Node;
+use crate::upstream::backend::Backend;
 
 /// The balancing algorithm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl std::str::FromStr for Balancing {
 impl Balancing {
     /// Choose a live node, or `None` when every node is dead. The caller holds the slot's
     /// lock, so the round robin credits change atomically with respect to other picks.
-    pub fn pick(self, nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
+    pub fn pick(self, nodes: &[Arc<Backend>]) -> Option<Arc<Backend>> {
         match self {
             Balancing::WeightedRoundRobin => wrr(nodes),
             Balancing::LeastConnections => least_connections(nodes),
@@ -42,7 +42,7 @@ impl Balancing {
 
 /// uWSGI's wrr: the first live node with credit is chosen and spends one; when none has
 /// credit, every live node gets `weight / min_weight` and the last live node is chosen.
-fn wrr(nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
+fn wrr(nodes: &[Arc<Backend>]) -> Option<Arc<Backend>> {
     let live = || nodes.iter().filter(|n| n.is_live());
     if let Some(n) = live().find(|n| n.wrr_credit.load(Ordering::Relaxed) > 0) {
         n.wrr_credit.fetch_sub(1, Ordering::Relaxed);
@@ -64,7 +64,7 @@ fn wrr(nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
 }
 
 /// The live node with the smallest in-flight/weight ratio; the first one on ties.
-fn least_connections(nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
+fn least_connections(nodes: &[Arc<Backend>]) -> Option<Arc<Backend>> {
     nodes
         .iter()
         .filter(|n| n.is_live())
@@ -85,10 +85,10 @@ fn least_connections(nodes: &[Arc<Node>]) -> Option<Arc<Node>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::Target;
+    use crate::upstream::connection::Target;
 
-    fn node(name: &str, weight: u64) -> Arc<Node> {
-        Arc::new(Node::new(
+    fn node(name: &str, weight: u64) -> Arc<Backend> {
+        Arc::new(Backend::new(
             name.into(),
             Target::UwsgiUnix(name.into()),
             0,
@@ -97,7 +97,7 @@ mod tests {
         ))
     }
 
-    fn names(b: Balancing, nodes: &[Arc<Node>], n: usize) -> String {
+    fn names(b: Balancing, nodes: &[Arc<Backend>], n: usize) -> String {
         (0..n)
             .filter_map(|_| b.pick(nodes))
             .map(|n| n.address.clone())

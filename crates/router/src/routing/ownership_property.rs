@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use crate::balancer::Balancing;
-use crate::host::dotsplit;
-use crate::ownership::{OwnerId, Ownership};
-use crate::routing_table::{NodeAnnounce, RoutingTable};
-use crate::upstream::Target;
+use crate::routing::balancer::Balancing;
+use crate::routing::host::dotsplit;
+use crate::routing::ownership::{OwnerId, Ownership};
+use crate::routing::table::{NodeAnnounce, RoutingTable};
+use crate::upstream::connection::Target;
 
 /// A host name under `ex.org` from up to three labels of a small alphabet, so that random
 /// names collide with each other's suffixes often.

@@ -1,12 +1,12 @@
 //! The subscription ack (`notify`): a datagram to a unix socket the sender names, sent only
 //! when that socket is the sender's own. The socket is opened and checked as a descriptor
-//! ([`crate::sender_path`]) and the ack is sent through that descriptor's `/proc` name, so
+//! ([`crate::subscription::sender_path`]) and the ack is sent through that descriptor's `/proc` name, so
 //! a link or directory swapped after the check cannot redirect it.
 
 use rustix::fs::FileType;
 
-use crate::pem_source::Sender;
-use crate::sender_path::{open_as_sender, SenderPathError};
+use crate::subscription::pem_source::Sender;
+use crate::subscription::sender_path::{open_as_sender, SenderPathError};
 
 /// Why an ack was not sent.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::replay::{ReplayGuard, ReplayState};
+use crate::subscription::replay::{ReplayGuard, ReplayState};
 
 /// The state file's name in the state directory.
 pub const FILE_NAME: &str = "replay.json";

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use berth_wire::VerifyingKey;
 
-use crate::host::dotsplit;
+use crate::routing::host::dotsplit;
 
 /// An owner, stable for the life of the router (one per distinct public key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,7 +10,7 @@ use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
 
-use crate::client_cert::V1AwareVerifier;
+use crate::downstream::client_cert::V1AwareVerifier;
 
 /// A certificate, key or CA that could not be used.
 #[derive(Debug, thiserror::Error)]

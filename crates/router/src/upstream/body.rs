@@ -12,23 +12,23 @@ use berth_wire::{ChunkedDecoder, Framing};
 use bytes::{Buf, Bytes};
 use hyper::body::{Body, Frame, SizeHint};
 
-use crate::node::{Counters, Node};
-use crate::routing_table::Slot;
-use crate::upstream::NodeConn;
+use crate::routing::table::Slot;
+use crate::upstream::backend::{Backend, Counters};
+use crate::upstream::connection::NodeConn;
 
 /// One request in flight to a node; the count drops when this does.
 #[derive(Debug)]
-pub struct InFlight(Arc<Node>);
+pub struct InFlight(Arc<Backend>);
 
 impl InFlight {
     /// Count a request to `node`.
-    pub fn start(node: Arc<Node>) -> InFlight {
+    pub fn start(node: Arc<Backend>) -> InFlight {
         node.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(node)
     }
 
     /// The node.
-    pub fn node(&self) -> &Arc<Node> {
+    pub fn node(&self) -> &Arc<Backend> {
         &self.0
     }
 }

@@ -11,8 +11,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::proxy::{ClientConn, Proxy};
-use crate::tls::TlsAcceptor;
+use crate::downstream::proxy::{ClientConn, Proxy};
+use crate::downstream::tls_acceptor::TlsAcceptor;
 
 /// How long open connections get to finish after shutdown is asked for.
 const DRAIN: Duration = Duration::from_secs(10);

@@ -13,19 +13,19 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 
-pub use crate::body::ResponseBody;
-use crate::body::{BodyContext, InFlight, NodeBody};
-use crate::cgi;
 use crate::config::Timeouts;
-use crate::domain_tls::ClientAuth;
-use crate::exchange::{self, Answer, BodyFraming, ExchangeError, RequestBody};
-use crate::host::routing_key;
-use crate::node::{Counters, Node};
-use crate::request_head::{self, Forwarding};
-use crate::response;
-use crate::routing_table::{RoutingTable, Slot};
-use crate::tls::TlsInfo;
-use crate::upstream::{self, NodeConn, Target};
+use crate::downstream::request_head::{self, Forwarding};
+use crate::downstream::response;
+use crate::downstream::tls_acceptor::TlsInfo;
+use crate::routing::domain_tls::ClientAuth;
+use crate::routing::host::routing_key;
+use crate::routing::table::{RoutingTable, Slot};
+use crate::upstream::backend::{Backend, Counters};
+pub use crate::upstream::body::ResponseBody;
+use crate::upstream::body::{BodyContext, InFlight, NodeBody};
+use crate::upstream::cgi;
+use crate::upstream::connection::{self, NodeConn, Target};
+use crate::upstream::exchange::{self, Answer, BodyFraming, ExchangeError, RequestBody};
 
 /// Retries after a failed connect (so at most 1 + this many nodes are tried).
 pub const MAX_RETRIES: usize = 3;
@@ -98,13 +98,13 @@ struct Connected {
     pooled: bool,
 }
 
-async fn open(node: &Node, timeouts: &Timeouts) -> std::io::Result<Connected> {
+async fn open(node: &Backend, timeouts: &Timeouts) -> std::io::Result<Connected> {
     if let Target::Http(_) = node.target {
         if let Some(conn) = node.http_pool.take() {
             return Ok(Connected { conn, pooled: true });
         }
     }
-    let stream = upstream::connect(&node.target, timeouts.upstream_connect).await?;
+    let stream = connection::connect(&node.target, timeouts.upstream_connect).await?;
     Ok(Connected {
         conn: NodeConn::new(stream),
         pooled: false,
@@ -242,7 +242,7 @@ impl Proxy {
                 // A kept-alive connection the node closed meanwhile: nothing was sent
                 // that cannot be sent again, so once more on a fresh connection.
                 let output = std::mem::take(&mut node_conn.output);
-                match upstream::connect(&node.target, self.timeouts.upstream_connect).await {
+                match connection::connect(&node.target, self.timeouts.upstream_connect).await {
                     Ok(stream) => {
                         node_conn = NodeConn::new(stream);
                         node_conn.output = output;
@@ -327,7 +327,7 @@ impl Proxy {
         }
     }
 
-    fn upstream_failed(&self, slot: &Slot, node: &Node, error: &str) -> Response<ResponseBody> {
+    fn upstream_failed(&self, slot: &Slot, node: &Backend, error: &str) -> Response<ResponseBody> {
         tracing::warn!(key = %slot.key, address = %node.address, error, "upstream request failed");
         Counters::add(&node.counters.errors, 1);
         Counters::add(&slot.counters.errors, 1);

@@ -1,12 +1,12 @@
 //! Reading the PEM a subscription names (`sni_key`, `sni_crt`, `sni_ca`): inline PEM, or a
 //! regular file the sender itself owns, opened without following links the sender could
-//! swap and without ever blocking (see [`crate::sender_path`]).
+//! swap and without ever blocking (see [`crate::subscription::sender_path`]).
 
 use std::io::Read;
 
 use rustix::fs::{FileType, Mode, OFlags};
 
-use crate::sender_path::{open_as_sender, SenderPathError};
+use crate::subscription::sender_path::{open_as_sender, SenderPathError};
 
 /// Largest PEM file the router reads.
 pub const MAX_PEM_BYTES: u64 = 1 << 20;

@@ -1,6 +1,6 @@
 //! One request to a node, driven by the request's own task: the request bytes (an HTTP/1.1
 //! head or a uwsgi packet) and then the client's body are written while the node's
-//! response head is read; the response body is read later by [`NodeBody`](crate::body::NodeBody).
+//! response head is read; the response body is read later by [`NodeBody`](crate::upstream::body::NodeBody).
 
 use std::future::poll_fn;
 use std::io::{self, Write};
@@ -13,9 +13,9 @@ use bytes::Bytes;
 use hyper::body::{Body, Incoming};
 use tokio::io::AsyncWrite;
 
-use crate::node::{Counters, Node};
-use crate::routing_table::Slot;
-use crate::upstream::NodeConn;
+use crate::routing::table::Slot;
+use crate::upstream::backend::{Backend, Counters};
+use crate::upstream::connection::NodeConn;
 
 /// Request body bytes gathered before they are written (so a small body leaves in one
 /// write with the head).
@@ -51,13 +51,13 @@ pub struct RequestBody {
     body: Incoming,
     framing: BodyFraming,
     done: bool,
-    node: Arc<Node>,
+    node: Arc<Backend>,
     slot: Arc<Slot>,
 }
 
 impl RequestBody {
     /// Send `body` with `framing`, counting its bytes against `node` and `slot`.
-    pub fn new(body: Incoming, framing: BodyFraming, node: Arc<Node>, slot: Arc<Slot>) -> Self {
+    pub fn new(body: Incoming, framing: BodyFraming, node: Arc<Backend>, slot: Arc<Slot>) -> Self {
         RequestBody {
             body,
             done: framing == BodyFraming::Empty,

@@ -1,11 +1,12 @@
-//! A node: one backend address subscribed under one key, with its live state and counters.
+//! A backend: one address (a uWSGI node) subscribed under one key, with its live state and
+//! counters.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::tls_material::Material;
-use crate::upstream::{IdleConns, Target};
+use crate::routing::tls_material::Material;
+use crate::upstream::connection::{IdleConns, Target};
 
 /// Per-node counters, exported by the stats server.
 #[derive(Debug, Default)]
@@ -29,7 +30,7 @@ impl Counters {
 
 /// One backend of a domain.
 #[derive(Debug)]
-pub struct Node {
+pub struct Backend {
     /// The address exactly as subscribed (the node's identity within its key).
     pub address: String,
     /// How to reach it.
@@ -62,10 +63,16 @@ pub struct Node {
     tls_material: Mutex<Option<Material>>,
 }
 
-impl Node {
+impl Backend {
     /// A fresh, live node.
-    pub fn new(address: String, target: Target, modifier1: u8, modifier2: u8, weight: u64) -> Node {
-        Node {
+    pub fn new(
+        address: String,
+        target: Target,
+        modifier1: u8,
+        modifier2: u8,
+        weight: u64,
+    ) -> Backend {
+        Backend {
             address,
             target,
             modifier1,
