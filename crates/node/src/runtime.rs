@@ -1,6 +1,7 @@
-//! The container runtime (home, bundle, runc) and the reconciler on top of it.
+//! The container runtime: a container's home, bundle and runc, started and stopped. The
+//! reconciler (`reconcile`) and the rounds' upkeep (`upkeep`) work through it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -9,11 +10,10 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use berth_model::distro::CUSTOM_DISTROS_DIR;
-use berth_model::node::{ContainerState, ContainerStatus, DesiredState, MetricPoint, SystemAlarm};
+use berth_model::node::{ContainerState, ContainerStatus, DesiredState};
 
-use crate::alarm::{AlarmKind, Alarms};
 use crate::cgroup;
-use crate::checked::{check, Checked};
+use crate::checked::Checked;
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::home::{self, AUTHORIZED_KEYS};
@@ -25,16 +25,11 @@ use crate::oci;
 use crate::oom;
 use crate::platform;
 use crate::quota::Quota;
-use crate::quota_report;
-use crate::rootfs::{DistroRoot, CUSTOM_DISTRO_REFUSED};
-use crate::runc::{container_id, uid_of_container_id, Runc, RuncState};
+use crate::rootfs::DistroRoot;
+use crate::runc::{container_id, Runc, RuncState};
 use crate::shortcuts::SHORTCUTS_PATH;
 use crate::ssh::KeyBook;
-use crate::usage;
 use crate::vpn::VpnHost;
-
-/// How often the containers' resource usage is sampled for the metrics.
-pub const USAGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Paths inside the container that berth mounts over: the containers root must not be under
 /// any of them, or the home could not appear at the same path inside.
@@ -43,51 +38,23 @@ const RESERVED: &[&str] = &[
     "/run", "/sbin", "/sys", "/tmp", "/usr", "/var/log",
 ];
 
-/// One thing [`Runtime::reconcile`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// A container that did not run was started.
-    Started(u32),
-    /// A running container was restarted: its `last_reboot` was bumped, or its init had died.
-    Restarted(u32),
-    /// The authorized keys of a running container were rewritten (no restart).
-    KeysUpdated(u32),
-    /// A container no longer desired was stopped (its home is kept).
-    Stopped(u32),
-}
-
-/// The outcome of one reconciliation.
-#[derive(Debug, Default)]
-pub struct Reconciliation {
-    /// What changed; empty when the machine already matched.
-    pub changes: Vec<Change>,
-    /// The observed state of every desired container, for the node report.
-    pub statuses: Vec<ContainerStatus>,
-    /// Containers that could not be realised (or stopped), by uid as sent; uid 0 when runc
-    /// itself could not list the containers (then nothing was done).
-    pub errors: Vec<(i64, NodeError)>,
-    /// System alarms raised this round (quota threshold, out of memory), already appended to
-    /// the containers' `logs/emperor.log`; the node report carries them to the control plane.
-    pub alarms: Vec<SystemAlarm>,
-}
-
 /// Realises containers on this machine with runc.
 #[derive(Debug)]
 pub struct Runtime {
-    config: NodeConfig,
-    runc: Runc,
-    keys: KeyBook,
-    quota: Quota,
+    pub(crate) config: NodeConfig,
+    pub(crate) runc: Runc,
+    pub(crate) keys: KeyBook,
+    pub(crate) quota: Quota,
     /// The containers' network, when configured.
-    network: Option<Network>,
+    pub(crate) network: Option<Network>,
     /// The WireGuard interfaces of the VPN pools this server serves, when it may host them.
-    vpn: Option<VpnHost>,
+    pub(crate) vpn: Option<VpnHost>,
     /// keepalived for this server's legions, when it takes part in legions.
-    legions: Option<Legions>,
+    pub(crate) legions: Option<Legions>,
     /// Per container, why each of its loopboxes is not mounted, as last logged.
-    loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
+    pub(crate) loopbox_notes: Mutex<BTreeMap<u32, loopbox::Notes>>,
     /// When the containers' usage was last sampled.
-    last_usage: Mutex<Option<Instant>>,
+    pub(crate) last_usage: Mutex<Option<Instant>>,
 }
 
 impl Runtime {
@@ -201,218 +168,13 @@ impl Runtime {
         self.runc.state(&container_id(uid))
     }
 
-    /// Make the machine match `desired`: start missing containers, restart those whose
-    /// `last_reboot` is newer than the one they run with (or whose init died), rewrite changed
-    /// ssh keys without a restart, stop the containers no longer desired (keeping their
-    /// homes). Running it again with the same state changes nothing. One container's failure
-    /// does not stop the others. The [key book](Runtime::key_book) follows: the desired keys
-    /// of the containers that run.
-    pub fn reconcile(&self, desired: &DesiredState) -> Reconciliation {
-        let result = self.realise(desired);
-        self.keys.update(desired, &result.statuses);
-        result
-    }
-
-    fn realise(&self, desired: &DesiredState) -> Reconciliation {
-        let mut result = Reconciliation::default();
-        let existing: BTreeMap<u32, RuncState> = match self.runc.list() {
-            Ok(list) => list
-                .into_iter()
-                .filter_map(|s| uid_of_container_id(&s.id).map(|uid| (uid, s)))
-                .collect(),
-            Err(e) => {
-                result.errors.push((0, e));
-                return result;
-            }
-        };
-        if let Some(network) = &self.network {
-            // Before any container starts, so that a new link or mapping works at once.
-            if let Err(e) = network.apply(desired) {
-                result.errors.push((0, e));
-            }
-        }
-        if let Some(vpn) = &self.vpn {
-            if let Err(e) = vpn.converge(&desired.vpn_interfaces) {
-                result.errors.push((0, e));
-            }
-        }
-        if let Some(legions) = &self.legions {
-            if let Err(e) = legions.converge(&desired.server, &desired.legion_peers) {
-                result.errors.push((0, e));
-            }
-        }
-        let mut wanted = BTreeSet::new();
-        for spec in &desired.containers {
-            // A desired container is never stopped, even when its spec is refused.
-            let listed_twice = u32::try_from(spec.uid).is_ok_and(|uid| !wanted.insert(uid));
-            let outcome = if listed_twice {
-                Err(NodeError::InvalidSpec {
-                    uid: spec.uid,
-                    reason: "listed twice".to_owned(),
-                })
-            } else {
-                check(spec).and_then(|checked| {
-                    self.converge(&checked, desired, existing.get(&checked.uid))
-                        .map(|changes| (checked, changes))
-                })
-            };
-            match outcome {
-                Ok((checked, changes)) => {
-                    result.changes.extend(changes);
-                    let mut status = self.status(checked.uid);
-                    self.upkeep(&checked, &mut status, &mut result.alarms);
-                    result.statuses.push(status);
-                }
-                Err(e) => {
-                    tracing::warn!(uid = spec.uid, error = %e, "container not realised");
-                    result.statuses.push(ContainerStatus {
-                        uid: spec.uid,
-                        state: ContainerState::Failed,
-                        running_since_reboot: 0,
-                        detail: Some(e.to_string()),
-                        disk_used: None,
-                    });
-                    result.errors.push((spec.uid, e));
-                }
-            }
-        }
-        // As uwsgi.it's console broadcast: the alarm shows in the container's open terminals.
-        for alarm in &result.alarms {
-            if let Ok(uid) = u32::try_from(alarm.uid) {
-                self.keys.consoles().broadcast(uid, &alarm.msg);
-            }
-        }
-        self.loopbox_notes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|uid, _| wanted.contains(uid));
-        for (&uid, _) in existing.iter().filter(|(uid, _)| !wanted.contains(uid)) {
-            match self.stop(uid) {
-                Ok(()) => result.changes.push(Change::Stopped(uid)),
-                Err(e) => result.errors.push((i64::from(uid), e)),
-            }
-        }
-        result
-    }
-
-    fn converge(
-        &self,
-        checked: &Checked<'_>,
-        desired: &DesiredState,
-        existing: Option<&RuncState>,
-    ) -> Result<Vec<Change>, NodeError> {
-        let uid = checked.uid;
-        let change = match existing {
-            None => Some(Change::Started(uid)),
-            Some(state) if !state.is_running() => Some(Change::Restarted(uid)),
-            Some(_) => match self.recorded_reboot(uid) {
-                Some(running) if running >= checked.spec.last_reboot => None,
-                _ => Some(Change::Restarted(uid)),
-            },
-        };
-        let mut changes = Vec::new();
-        if let Some(change) = change {
-            if existing.is_some() {
-                self.stop(uid)?;
-            }
-            self.start(checked, desired)?;
-            changes.push(change);
-        } else if self.write_keys(checked)? {
-            changes.push(Change::KeysUpdated(uid));
-        }
-        Ok(changes)
-    }
-
-    /// What a converged container needs every round besides runc: its storage limit and
-    /// usage (with the quota alarm), the out-of-memory alarm, and its loopboxes.
-    fn upkeep(
-        &self,
-        checked: &Checked<'_>,
-        status: &mut ContainerStatus,
-        raised: &mut Vec<SystemAlarm>,
-    ) {
-        let (uid, spec) = (checked.uid, checked.spec);
-        let home = self.home(uid);
-        let bundle = self.bundle(uid);
-        let mut alarms = Alarms::new(&bundle, &home, uid, spec.alarm_freq, raised);
-        let usage = match self.quota.enforce(&home, checked.storage_bytes) {
-            Ok(Some(usage)) => {
-                status.disk_used = Some(usage.used);
-                if let Some(msg) = usage.alarm(uid, spec.storage, spec.quota_threshold) {
-                    alarms.raise(AlarmKind::Quota, msg);
-                }
-                Ok(Some(usage))
-            }
-            other => other,
-        };
-        match usage {
-            Ok(usage) => {
-                if let Err(error) = quota_report::write(&platform::dir(&bundle), uid, &home, usage)
-                {
-                    tracing::warn!(uid, %error, "quota report");
-                }
-            }
-            Err(error) => tracing::warn!(uid, %error, "storage quota"),
-        }
-        let refused = bundle.join(CUSTOM_DISTRO_REFUSED);
-        if let Ok(msg) = fs::read_to_string(&refused) {
-            if alarms.raise(AlarmKind::CustomDistro, msg) {
-                let _ = fs::remove_file(&refused);
-            }
-        }
-        if let Some(kills) = oom::kills(&self.cgroup(uid)) {
-            let new = oom::unseen(&bundle, kills);
-            if new > 0 && alarms.raise(AlarmKind::OutOfMemory, oom::alarm(uid, new, spec.memory)) {
-                oom::mark_seen(&bundle, kills);
-            }
-        }
-        if let Ok(Some(state)) = self.state(uid) {
-            if state.is_running() {
-                let mut notes = self
-                    .loopbox_notes
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let notes = notes.entry(uid).or_default();
-                loopbox::sync(&home, uid, state.pid, &spec.loopboxes, notes);
-            }
-        }
-    }
-
-    /// The resource usage of the running containers among `statuses`, as metric points
-    /// (memory, CPU, block I/O, disk, network), sampled at most once per [`USAGE_EVERY`]: empty
-    /// between samples.
-    pub fn usage(&self, statuses: &[ContainerStatus]) -> Vec<MetricPoint> {
-        {
-            let mut last = self
-                .last_usage
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.is_some_and(|at| at.elapsed() < USAGE_EVERY) {
-                return Vec::new();
-            }
-            *last = Some(Instant::now());
-        }
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs() as i64);
-        usage::sample_running(
-            statuses,
-            |uid| u32::try_from(uid).ok().map(|uid| self.cgroup(uid)),
-            |uid| {
-                let uid = u32::try_from(uid).ok()?;
-                self.network.as_ref()?.traffic(uid)
-            },
-            unix,
-        )
-    }
-
     /// The cgroup of the container of `uid` (`/berth/30009`).
-    fn cgroup(&self, uid: u32) -> String {
+    pub(crate) fn cgroup(&self, uid: u32) -> String {
         format!("/{}/{uid}", self.config.cgroup_parent)
     }
 
     /// The state to report for `uid`.
-    fn status(&self, uid: u32) -> ContainerStatus {
+    pub(crate) fn status(&self, uid: u32) -> ContainerStatus {
         let (state, detail) = match self.state(uid) {
             Ok(Some(s)) if s.is_running() => (ContainerState::Running, None),
             Ok(Some(s)) if s.status == "creating" || s.status == "created" => {
@@ -435,7 +197,7 @@ impl Runtime {
     }
 
     /// The `last_reboot` the container of `uid` was last started with.
-    fn recorded_reboot(&self, uid: u32) -> Option<i64> {
+    pub(crate) fn recorded_reboot(&self, uid: u32) -> Option<i64> {
         fs::read_to_string(self.bundle(uid).join("last_reboot"))
             .ok()?
             .trim()
@@ -443,7 +205,7 @@ impl Runtime {
             .ok()
     }
 
-    fn write_keys(&self, checked: &Checked<'_>) -> Result<bool, NodeError> {
+    pub(crate) fn write_keys(&self, checked: &Checked<'_>) -> Result<bool, NodeError> {
         let mut keys = String::new();
         for key in &checked.spec.ssh_keys {
             keys.push_str(key.trim());
@@ -459,7 +221,11 @@ impl Runtime {
     }
 
     /// Prepare the home and the bundle of a checked spec and start it.
-    fn start(&self, checked: &Checked<'_>, desired: &DesiredState) -> Result<(), NodeError> {
+    pub(crate) fn start(
+        &self,
+        checked: &Checked<'_>,
+        desired: &DesiredState,
+    ) -> Result<(), NodeError> {
         let uid = checked.uid;
         let spec = checked.spec;
         let home = self.home(uid);
