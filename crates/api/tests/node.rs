@@ -89,6 +89,19 @@ async fn make_runnable(
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
+/// The linked pairs across servers in the desired state of the server of `credential`.
+async fn remote_links(api: &TestApi, credential: &str) -> Value {
+    node_get(api, "/node/v1/state?wait=0", credential).await.1["remote_links"].clone()
+}
+
+/// Changes container `uid` as its owner; the change must be accepted.
+async fn update(api: &TestApi, login: &support::Login, uid: i64, body: Value) {
+    let (status, answer) = api
+        .post(&format!("/api/containers/{uid}"), login, &body.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
 fn uids(state: &Value) -> Vec<i64> {
     state["containers"]
         .as_array()
@@ -225,6 +238,38 @@ on_both_stores! {
         assert_eq!(messages, vec!["real alarm"]);
         let (_, cpu) = api.get(&format!("/api/metrics/container.cpu/{on_b}"), &alice.login).await;
         assert_eq!(cpu, json!([]));
+    }
+
+    async fn linked_pairs_across_servers_reach_both_states_only_while_both_link(api) {
+        let credential_a = join(&api, api.server_id).await;
+        let (server_b, credential_b) = second_server(&api).await;
+        let alice = api.customer("alice").await;
+        let distro = api.store.add_distro("bookworm", "/distros/bookworm").await.expect("distro").id;
+        let on_a = api.container(&alice, "a").await;
+        let on_b = api.store.create_container(alice.id, server_b, "b", 128, 1024, None).await.expect("container").summary.uid;
+        make_runnable(&api, &alice.login, on_a, distro, &[KEY]).await;
+        make_runnable(&api, &alice.login, on_b, distro, &[KEY]).await;
+        update(&api, &alice.login, on_a, json!({"link": on_b})).await;
+        assert_eq!(remote_links(&api, &credential_a).await, json!([]), "one side alone");
+        let before = node_get(&api, "/node/v1/state?wait=0", &credential_a).await.1["revision"].as_i64().expect("revision");
+        update(&api, &alice.login, on_b, json!({"link": on_a})).await;
+        let after = node_get(&api, "/node/v1/state?wait=0", &credential_a).await.1["revision"].as_i64().expect("revision");
+        assert!(after > before, "B's link wakes A's server");
+        let ip = |uid: i64| berth_model::container::ip_of(uid - berth_model::container::BASE_UID).to_string();
+        assert_eq!(remote_links(&api, &credential_a).await,
+            json!([{"uid": on_a, "ip": ip(on_a), "peer_uid": on_b, "peer_ip": ip(on_b), "peer_server": "192.0.2.2"}]));
+        assert_eq!(remote_links(&api, &credential_b).await,
+            json!([{"uid": on_b, "ip": ip(on_b), "peer_uid": on_a, "peer_ip": ip(on_a), "peer_server": "192.0.2.1"}]));
+        // B without keys cannot run: the pair goes from both states.
+        update(&api, &alice.login, on_b, json!({"ssh_keys": []})).await;
+        assert_eq!(remote_links(&api, &credential_a).await, json!([]));
+        assert_eq!(remote_links(&api, &credential_b).await, json!([]));
+        make_runnable(&api, &alice.login, on_b, distro, &[KEY]).await;
+        assert_eq!(remote_links(&api, &credential_a).await.as_array().map(Vec::len), Some(1));
+        // A unlinks: both states lose the pair.
+        update(&api, &alice.login, on_a, json!({"unlink": on_b})).await;
+        assert_eq!(remote_links(&api, &credential_a).await, json!([]));
+        assert_eq!(remote_links(&api, &credential_b).await, json!([]));
     }
 
     async fn reports_land_in_alarms_and_metrics(api) {

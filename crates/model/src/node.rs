@@ -38,6 +38,26 @@ pub struct DesiredState {
     /// `vpn_hostname` is this server's name).
     #[serde(default)]
     pub vpn_interfaces: Vec<VpnInterfaceSpec>,
+    /// Linked pairs that span servers: a container of this server and one of another server
+    /// that link each other, both runnable. The node routes the peer's address through the
+    /// tunnel to the peer's server and lets exactly these pairs through it.
+    #[serde(default)]
+    pub remote_links: Vec<RemoteLinkSpec>,
+}
+
+/// Two containers on different servers that link each other, seen from one of the servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteLinkSpec {
+    /// The local container's uid.
+    pub uid: i64,
+    /// The local container's private address.
+    pub ip: String,
+    /// The remote container's uid.
+    pub peer_uid: i64,
+    /// The remote container's private address.
+    pub peer_ip: String,
+    /// The address of the remote container's server (the tunnel's other end).
+    pub peer_server: String,
 }
 
 /// One WireGuard interface of a VPN host: a pool and its customers' networks.

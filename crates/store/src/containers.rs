@@ -11,7 +11,7 @@ use sqlx::Row;
 use crate::container_access::not_yours;
 pub use crate::container_access::Actor;
 pub use crate::container_links::ContainerRelations;
-use crate::container_links::{link, unlink};
+use crate::container_links::{self, link, unlink};
 use crate::container_orders::{order_new_container, reorder_resized_container, BilledContainer};
 pub use crate::container_secrets::ContainerSecret;
 use crate::order_subjects::{end_order_of, Subject};
@@ -403,6 +403,7 @@ impl Store {
             }
         }
         write.touch_server(current.server_id).await?;
+        container_links::touch_linked_servers(&mut write, id).await?;
         write.commit().await?;
         self.container(actor, uid).await
     }

@@ -314,6 +314,8 @@ impl Store {
             })
             .collect();
         let vpn_interfaces = self.vpn_interfaces(&server.name).await?;
+        let local: BTreeSet<i64> = containers.iter().map(|c| c.uid).collect();
+        let remote_links = self.remote_links(server_id, &local).await?;
         Ok(DesiredState {
             revision,
             server,
@@ -322,6 +324,7 @@ impl Store {
             legion_peers,
             port_mappings,
             vpn_interfaces,
+            remote_links,
         })
     }
 

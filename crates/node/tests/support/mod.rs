@@ -178,6 +178,7 @@ pub fn desired(containers: Vec<ContainerSpec>) -> DesiredState {
         legion_peers: vec![],
         port_mappings: vec![],
         vpn_interfaces: vec![],
+        remote_links: vec![],
     }
 }
 
