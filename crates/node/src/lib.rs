@@ -46,6 +46,7 @@ mod runc;
 mod runtime;
 mod shortcuts;
 pub mod ssh;
+mod tunnel;
 mod upkeep;
 mod usage;
 mod vpn;

@@ -5,6 +5,8 @@
 //! table decides: containers are isolated unless both sides link each other, a dmz container
 //! reaches nothing outside 10/8, and the server's public ports are forwarded (DNAT) to the
 //! containers' ports. The table is replaced whole, in one transaction, when it changes.
+//! Linked containers on other servers are reached through the tunnel between servers
+//! ([`crate::tunnel`]); the same table lets exactly the linked pairs through it.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -16,6 +18,7 @@ use berth_model::node::DesiredState;
 
 use crate::command::{run, run_with_input};
 use crate::error::NodeError;
+use crate::tunnel::{self, Tunnel};
 
 /// The containers' network, 10.0.0.0/8.
 const CONTAINER_NET: &str = "10.0.0.0/8";
@@ -35,6 +38,9 @@ pub struct NetworkConfig {
     /// Prefix of the host side of each container's veth pair, followed by its uid (the
     /// whole at most 15 characters).
     pub link_prefix: String,
+    /// The VXLAN device to linked containers on other servers (not starting with
+    /// `link_prefix`).
+    pub tunnel: String,
 }
 
 impl NetworkConfig {
@@ -43,6 +49,7 @@ impl NetworkConfig {
         NetworkConfig {
             table: "berth".to_owned(),
             link_prefix: "bth".to_owned(),
+            tunnel: "berthvx".to_owned(),
         }
     }
 
@@ -57,6 +64,8 @@ pub struct Network {
     config: NetworkConfig,
     /// The ruleset last loaded, so that an unchanged one is not loaded again.
     loaded: Mutex<Option<String>>,
+    /// The tunnel to linked containers on other servers.
+    tunnel: Tunnel,
 }
 
 impl Network {
@@ -64,7 +73,11 @@ impl Network {
     /// isolated) until the first [`Network::apply`].
     pub fn new(config: NetworkConfig) -> Result<Network, NodeError> {
         // A link name has at most 15 characters: the prefix leaves room for any uid.
-        for (name, longest) in [(&config.table, 32), (&config.link_prefix, 5)] {
+        for (name, longest) in [
+            (&config.table, 32),
+            (&config.link_prefix, 5),
+            (&config.tunnel, 15),
+        ] {
             if name.is_empty()
                 || name.len() > longest
                 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -72,18 +85,26 @@ impl Network {
                 return Err(NodeError::Config(format!("bad network name {name:?}")));
             }
         }
+        if config.tunnel.starts_with(&config.link_prefix) {
+            return Err(NodeError::Config(format!(
+                "the tunnel {:?} would count as a container's link {:?}",
+                config.tunnel, config.link_prefix
+            )));
+        }
         write_sysctl(Path::new("/proc/sys/net/ipv4/ip_forward"), "1")?;
         let network = Network {
+            tunnel: Tunnel::new(&config.tunnel),
             config,
             loaded: Mutex::default(),
         };
-        network.load(&network.ruleset(&[], &[], &[]))?;
+        network.load(&network.ruleset(&[], &[], &[], &[]))?;
         Ok(network)
     }
 
     /// Gives the container whose init is `pid` its `uwsgi0` with `ip`, before the init
     /// runs: the veth pair, [`GATEWAY`] on the host's end, the host's route and proxy ARP,
-    /// and inside the container the address and (unless `dmz`) the default route.
+    /// strict reverse-path filtering (a container cannot send with another's address), and
+    /// inside the container the address and (unless `dmz`) the default route.
     pub fn attach(&self, uid: u32, pid: i64, ip: Ipv4Addr, dmz: bool) -> Result<(), NodeError> {
         let host_link = self.config.host_link(uid);
         self.detach(uid);
@@ -107,6 +128,12 @@ impl Network {
             &Path::new("/proc/sys/net/ipv4/conf")
                 .join(&host_link)
                 .join("proxy_arp"),
+            "1",
+        )?;
+        write_sysctl(
+            &Path::new("/proc/sys/net/ipv4/conf")
+                .join(&host_link)
+                .join("rp_filter"),
             "1",
         )?;
         run(
@@ -169,7 +196,8 @@ impl Network {
     }
 
     /// Loads the rules `desired` asks for, when they differ from the loaded ones: links
-    /// that both sides made, dmz containers, and port mappings.
+    /// that both sides made, dmz containers, port mappings, and linked pairs across servers;
+    /// then brings the tunnel to those pairs.
     pub fn apply(&self, desired: &DesiredState) -> Result<(), NodeError> {
         let ips: std::collections::BTreeMap<i64, &str> = desired
             .containers
@@ -206,17 +234,19 @@ impl Network {
                 private_port: m.private_port,
             })
             .collect();
-        let rules = self.ruleset(&pairs, &dmz, &forwards);
-        let mut loaded = self
-            .loaded
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if loaded.as_deref() == Some(rules.as_str()) {
-            return Ok(());
+        let remote = tunnel::pairs(&desired.remote_links)?;
+        let rules = self.ruleset(&pairs, &dmz, &forwards, &remote);
+        {
+            let mut loaded = self
+                .loaded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if loaded.as_deref() != Some(rules.as_str()) {
+                self.load(&rules)?;
+                *loaded = Some(rules);
+            }
         }
-        self.load(&rules)?;
-        *loaded = Some(rules);
-        Ok(())
+        self.tunnel.converge(&desired.server.address, &remote)
     }
 
     /// Replaces the table with `rules` in one nftables transaction.
@@ -224,9 +254,16 @@ impl Network {
         run_with_input("nft", &["-f", "-"], Some(rules.as_bytes())).map(|_| ())
     }
 
-    /// The whole table: `pairs` of addresses that may talk, `dmz` addresses, `forwards`.
-    fn ruleset(&self, pairs: &[(String, String)], dmz: &[String], forwards: &[Forward]) -> String {
-        ruleset(&self.config, pairs, dmz, forwards)
+    /// The whole table: `pairs` of addresses that may talk, `dmz` addresses, `forwards`,
+    /// and the `remote` pairs across the tunnel.
+    fn ruleset(
+        &self,
+        pairs: &[(String, String)],
+        dmz: &[String],
+        forwards: &[Forward],
+        remote: &[(Ipv4Addr, Ipv4Addr, Ipv4Addr)],
+    ) -> String {
+        ruleset(&self.config, pairs, dmz, forwards, remote)
     }
 }
 
@@ -246,8 +283,10 @@ fn ruleset(
     pairs: &[(String, String)],
     dmz: &[String],
     forwards: &[Forward],
+    remote: &[(Ipv4Addr, Ipv4Addr, Ipv4Addr)],
 ) -> String {
     let table = &config.table;
+    let tunnel = tunnel::rules(&config.tunnel, remote);
     let veth = format!("\"{}*\"", config.link_prefix);
     let mut out = format!("table ip {table} {{}}\ndelete table ip {table}\ntable ip {table} {{\n");
     let elements = |items: Vec<String>| {
@@ -268,22 +307,25 @@ fn ruleset(
         "  set dmz {{ type ipv4_addr;{} }}",
         elements(dmz.to_vec())
     );
+    out.push_str(&tunnel.sets);
     let _ = writeln!(
         out,
-        "  chain forward {{\n    type filter hook forward priority 0; policy accept;\n    \
+        "  chain forward {{\n    type filter hook forward priority 0; policy accept;\n{}    \
          ct state established,related accept\n    \
          ip saddr {CONTAINER_NET} ip daddr {CONTAINER_NET} ip saddr . ip daddr @links accept\n    \
          ip saddr {CONTAINER_NET} ip daddr {CONTAINER_NET} drop\n    \
          ip saddr @dmz drop\n    \
          ct status dnat accept\n    \
-         oifname {veth} drop\n  }}"
+         oifname {veth} drop\n  }}",
+        tunnel.forward
     );
     let _ = writeln!(
         out,
-        "  chain input {{\n    type filter hook input priority 0; policy accept;\n    \
+        "  chain input {{\n    type filter hook input priority 0; policy accept;\n{}    \
          iifname {veth} ct state established,related accept\n    \
          iifname {veth} ip daddr {GATEWAY} icmp type echo-request accept\n    \
-         iifname {veth} drop\n  }}"
+         iifname {veth} drop\n  }}",
+        tunnel.input
     );
     let mut dnat = String::new();
     for f in forwards {
@@ -333,7 +375,7 @@ mod tests {
             ip: "10.0.0.10".to_owned(),
             private_port: 80,
         }];
-        let rules = ruleset(&config, &pairs, &["10.0.0.12".to_owned()], &forwards);
+        let rules = ruleset(&config, &pairs, &["10.0.0.12".to_owned()], &forwards, &[]);
         assert!(rules.starts_with("table ip berth {}\ndelete table ip berth\n"));
         assert!(rules.contains(
             "set links { type ipv4_addr . ipv4_addr; elements = { 10.0.0.10 . 10.0.0.11, \
@@ -345,7 +387,7 @@ mod tests {
             2
         );
         assert!(rules.contains("oifname \"bth*\" drop"));
-        let empty = ruleset(&config, &[], &[], &[]);
+        let empty = ruleset(&config, &[], &[], &[], &[]);
         assert!(empty.contains("set links { type ipv4_addr . ipv4_addr; }"));
         assert!(!empty.contains("dnat to"));
     }

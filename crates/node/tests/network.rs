@@ -68,6 +68,7 @@ fn containers_talk_only_when_both_link_and_public_ports_reach_them() {
         Some(NetworkConfig {
             table: "berth_test".to_owned(),
             link_prefix: "btt".to_owned(),
+            tunnel: "berthtvx".to_owned(),
         }),
     );
     let spec = |uid: u32, links: &[u32]| {

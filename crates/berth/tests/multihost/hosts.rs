@@ -191,6 +191,18 @@ impl Host {
         command
     }
 
+    /// `program args…` in this host's network namespace only: unlike [`Host::command`] (whose
+    /// `ip netns exec` mounts a /sys of the namespace), it keeps the machine's /sys, where the
+    /// cgroup file systems are, as a program that runs containers needs. Its
+    /// `/sys/class/net` shows the machine's interfaces, not the host's.
+    pub fn command_keeping_sys(&self, program: &str) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(program);
+        command
+    }
+
     /// Starts `command` (from [`Host::command`]) with its output appended to `log`.
     pub fn spawn(&mut self, mut command: Command, log: &std::path::Path) -> Proc {
         let file = std::fs::OpenOptions::new()
