@@ -67,12 +67,14 @@ fn update(api: &Host, uid: i64, body: &serde_json::Value) {
 struct Server {
     host: Host,
     dir: PathBuf,
+    /// The cgroup its containers' cgroups are made under.
+    cgroup_parent: String,
 }
 
 impl Server {
     /// `berth node` joining with `token`, with container networking in the host's namespace
     /// and a cgroup parent of its own.
-    fn node(&mut self, token: &str, cgroup_parent: &str) {
+    fn node(&mut self, token: &str) {
         let path = |what: &str| self.dir.join(what);
         std::fs::create_dir_all(path("subscribe")).expect("subscribe dir");
         // runc needs the machine's cgroup mounts.
@@ -88,7 +90,7 @@ impl Server {
             .arg(path("runc"))
             .arg("--subscribe-dir")
             .arg(path("subscribe"))
-            .args(["--cgroup-parent", cgroup_parent])
+            .args(["--cgroup-parent", &self.cgroup_parent])
             .arg("--legion-dir")
             .arg(path("legion"));
         let log = self.dir.join("node.log");
@@ -156,6 +158,73 @@ impl Drop for Server {
                 .args(["delete", "--force", id])
                 .output();
         }
+        // A node killed while it staged a distro leaves the distro's directories bound
+        // (read-write) into its bundles: removing the test's files through them would
+        // remove the distro's, here the machine's own /etc and /usr.
+        unmount_under(&self.dir);
+        // The cgroups in every hierarchy (v1) or the one (v2), empty now: the containers'
+        // (which runc may leave behind in a hierarchy), then their parent.
+        let hierarchies = std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten();
+        let parents = hierarchies
+            .map(|entry| entry.path().join(&self.cgroup_parent))
+            .chain([Path::new("/sys/fs/cgroup").join(&self.cgroup_parent)]);
+        for parent in parents {
+            for child in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+                if child.path().is_dir() {
+                    let _ = std::fs::remove_dir(child.path());
+                }
+            }
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// The mount points at or under `dir`, deepest first.
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| PathBuf::from(point.replace("\\040", " ")))
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    points
+}
+
+/// Unmounts everything at or under `dir`.
+fn unmount_under(dir: &Path) {
+    for point in mounts_under(dir) {
+        let _ = Command::new("umount").arg("--lazy").arg(&point).output();
+    }
+}
+
+/// The test's directory: removed at the end only when nothing is mounted under it any more
+/// (it is kept, and said so, otherwise), so that its removal never reaches through a bind
+/// mount into the machine's files.
+struct TestRoot(Option<tempfile::TempDir>);
+
+impl TestRoot {
+    fn path(&self) -> &Path {
+        self.0
+            .as_ref()
+            .map_or(Path::new("/nonexistent"), |dir| dir.path())
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        let Some(dir) = self.0.take() else {
+            return;
+        };
+        unmount_under(dir.path());
+        let left = mounts_under(dir.path());
+        if !left.is_empty() {
+            eprintln!("keeping {} (still mounted: {left:?})", dir.keep().display());
+        }
     }
 }
 
@@ -192,10 +261,12 @@ impl Drop for LogsOnPanic {
 
 #[test]
 fn linked_containers_on_two_servers_talk_only_while_both_link() {
-    let root = tempfile::Builder::new()
-        .prefix("berth-multihost-")
-        .tempdir_in("/var/tmp")
-        .expect("test directory");
+    let root = TestRoot(Some(
+        tempfile::Builder::new()
+            .prefix("berth-multihost-")
+            .tempdir_in("/var/tmp")
+            .expect("test directory"),
+    ));
     std::fs::set_permissions(
         root.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
@@ -213,6 +284,7 @@ fn linked_containers_on_two_servers_talk_only_while_both_link() {
             Server {
                 host: network.host(n),
                 dir,
+                cgroup_parent: format!("berth-links-{}-h{n}", std::process::id()),
             }
         })
         .collect();
@@ -286,9 +358,8 @@ fn linked_containers_on_two_servers_talk_only_while_both_link() {
             &serde_json::json!({"distro": distro, "ssh_keys": [KEY]}),
         );
     }
-    let pid = std::process::id();
-    for (n, (server, token)) in servers.iter_mut().zip(&tokens).enumerate() {
-        server.node(token, &format!("berth-links-{pid}-h{}", n + 1));
+    for (server, token) in servers.iter_mut().zip(&tokens) {
+        server.node(token);
     }
     let (h1, h2) = (&servers[0], &servers[1]);
     // Whether `from`'s container reaches `to`'s, which is made to serve first (a container
