@@ -156,7 +156,7 @@ impl Member {
 }
 
 /// On a panic, prints the tail of every log under a directory (the hosts' programs').
-struct LogsOnPanic(PathBuf);
+pub(crate) struct LogsOnPanic(pub(crate) PathBuf);
 
 impl Drop for LogsOnPanic {
     fn drop(&mut self) {

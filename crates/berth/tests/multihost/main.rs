@@ -2,5 +2,6 @@
 //! `berth` processes, joined by a bridge; the control plane has a host of its own. Needs
 //! root, iproute2, keepalived, uWSGI and curl.
 
+mod cluster;
 mod hosts;
 mod legion;
