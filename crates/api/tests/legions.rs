@@ -134,8 +134,12 @@ on_both_stores! {
         } else {
             woken
         };
+        // The legion's key (its members' cluster traffic is sealed with it) goes to members.
+        let key = woken["legion_peers"][0]["key"].as_str().expect("the legion's key").to_owned();
+        assert!(key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()), "{key:?}");
         assert_eq!(woken["legion_peers"], json!([{
             "id": legion["id"],
+            "key": key,
             "name": "eu",
             "address": "192.0.2.100",
             "weight": 300,

@@ -69,6 +69,21 @@ pub struct RouterArgs {
     /// one per core).
     #[arg(long, env = "BERTH_ROUTER_THREADS")]
     threads: Option<usize>,
+    /// Cluster address (uwsgi.it's fastrouter, e.g. 192.0.2.1:1999): uwsgi requests and
+    /// sealed cluster subscriptions from the legion's other members, TCP and UDP.
+    #[arg(long, env = "BERTH_ROUTER_CLUSTER_LISTEN", requires = "cluster_peers")]
+    cluster_listen: Option<SocketAddr>,
+    /// JSON file of the legion's members and key:
+    /// `{"key": "<64 hex digits>", "members": ["192.0.2.1:1999", …]}`, re-read every second.
+    #[arg(long, env = "BERTH_ROUTER_CLUSTER_PEERS")]
+    cluster_peers: Option<PathBuf>,
+    /// UDP server of local cluster subscriptions (`cluster-domain` vassals).
+    #[arg(long, env = "BERTH_ROUTER_CLUSTER_SUBSCRIPTION_UDP")]
+    cluster_subscription_udp: Option<SocketAddr>,
+    /// Unix datagram server of local cluster subscriptions (uwsgi.it's
+    /// `/run/subscribe/fastrouter`), created mode 0666.
+    #[arg(long, env = "BERTH_ROUTER_CLUSTER_SUBSCRIPTION_UNIX")]
+    cluster_subscription_unix: Option<PathBuf>,
 }
 
 impl RouterArgs {
@@ -93,6 +108,10 @@ impl RouterArgs {
             listener_threads: self.threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
             }),
+            cluster_listen: self.cluster_listen,
+            cluster_peers: self.cluster_peers,
+            cluster_subscription_udp: self.cluster_subscription_udp,
+            cluster_subscription_unix: self.cluster_subscription_unix,
             timeouts: Timeouts {
                 subscription_tolerance: Duration::from_secs(self.subscription_tolerance),
                 sign_tolerance: Duration::from_secs(self.sign_tolerance),
@@ -129,6 +148,7 @@ impl RouterArgs {
                         .map(|p| p.display().to_string()),
                 ),
                 ("stats", a.stats.map(|x| x.to_string())),
+                ("cluster", a.cluster.map(|x| x.to_string())),
             ] {
                 if let Some(addr) = addr {
                     println!("berth router: {what} on {addr}");

@@ -30,6 +30,10 @@ pub struct LegionSpec {
     pub weight: i64,
     /// Every member, this server included, by address.
     pub members: Vec<LegionMember>,
+    /// The legion's 256-bit key (64 hex digits) sealing cluster traffic between members;
+    /// `None` for a legion made before legions had keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// One server of a legion.
@@ -139,6 +143,7 @@ mod tests {
             address: "192.0.2.100".into(),
             weight: 0,
             members,
+            key: None,
         }
     }
 

@@ -100,6 +100,7 @@ impl Legions {
             }
         }
         let path = self.conf_path();
+        crate::cluster_peers::write(&self.config.dir, legions)?;
         if legions.is_empty() {
             let Some(running) = child.take() else {
                 return Ok(LegionChange::None);
@@ -289,6 +290,7 @@ mod tests {
                 member("192.0.2.2", 300),
                 member("192.0.2.3", 200),
             ],
+            key: Some("ab".repeat(32)),
         }
     }
 

@@ -24,6 +24,7 @@ mod alarm;
 mod beneath;
 mod cgroup;
 mod checked;
+mod cluster_peers;
 mod command;
 mod config;
 mod control;

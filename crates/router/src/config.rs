@@ -92,6 +92,16 @@ pub struct RouterConfig {
     /// `SO_REUSEPORT` listeners (the kernel spreads connections over them), besides the
     /// caller's runtime; 0 or 1: the caller's runtime only.
     pub listener_threads: usize,
+    /// The cluster address (uwsgi.it's fastrouter, `:1999`): uwsgi requests from the other
+    /// legion members over TCP, their sealed cluster subscriptions over UDP, both on this
+    /// address, which must be this server's address as the members file lists it.
+    pub cluster_listen: Option<SocketAddr>,
+    /// The legion's members and key (see `cluster::peers`), re-read every second.
+    pub cluster_peers: Option<PathBuf>,
+    /// UDP server of local cluster subscriptions (uwsgi.it's `/run/subscribe/fastrouter`).
+    pub cluster_subscription_udp: Option<SocketAddr>,
+    /// Unix datagram server of local cluster subscriptions (created mode 0666).
+    pub cluster_subscription_unix: Option<PathBuf>,
 }
 
 impl RouterConfig {

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cluster;
 pub mod config;
 mod downstream;
 mod routing;
@@ -80,6 +81,8 @@ pub struct BoundAddrs {
     pub subscription_unix: Option<PathBuf>,
     /// Stats.
     pub stats: Option<SocketAddr>,
+    /// The cluster address (TCP and UDP).
+    pub cluster: Option<SocketAddr>,
 }
 
 /// A router whose sockets are bound, ready to [`serve`](Router::serve).
@@ -96,6 +99,7 @@ pub struct Router {
     stats: Option<TcpListener>,
     proxy: Arc<Proxy>,
     subs: Arc<Subscriptions>,
+    cluster: Option<cluster::server::Cluster>,
 }
 
 /// The HTTP and HTTPS listeners of one listener thread (not yet registered with a
@@ -211,6 +215,7 @@ impl Router {
             refusals: Arc::new(RefusalLog::new(config.timeouts.refusal_log_interval)),
             sni: SniLoader::new(worker.clone()),
             worker,
+            forward: None,
         });
         let mut addrs = BoundAddrs::default();
         let threads = config.listener_threads.max(1);
@@ -276,7 +281,10 @@ impl Router {
             }
             None => None,
         };
+        let cluster = cluster::server::Cluster::bind(&config, &subs).await?;
+        addrs.cluster = cluster.as_ref().map(|c| c.addr);
         Ok(Router {
+            cluster,
             config,
             addrs,
             http,
@@ -370,6 +378,9 @@ impl Router {
             self.config.timeouts.subscription_tolerance,
             stop.clone(),
         ));
+        let cluster_unix = self
+            .cluster
+            .and_then(|c| c.serve(&mut tasks, self.subs.clone(), &self.config, &stop));
         shutdown.await;
         tracing::info!("router shutting down");
         let _ = stop_tx.send(true);
@@ -377,7 +388,7 @@ impl Router {
         for t in threads {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
-        if let Some(p) = &self.addrs.subscription_unix {
+        for p in self.addrs.subscription_unix.iter().chain(&cluster_unix) {
             let _ = std::fs::remove_file(p);
         }
         Ok(())

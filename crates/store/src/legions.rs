@@ -53,11 +53,17 @@ impl Store {
                 "legion {other} already has the address {address}"
             )));
         }
-        sqlx::query("INSERT INTO legions (name, address, uuid, note) VALUES ($1, $2, $3, $4)")
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        sqlx::query(
+            "INSERT INTO legions (name, address, uuid, note, legion_key) VALUES ($1, $2, $3, $4, $5)",
+        )
             .bind(&name)
             .bind(&address)
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(&note)
+            .bind(&key)
             .execute(&mut *write.tx)
             .await
             .map_err(conflict_on_unique(format!("a legion named {name} exists")))?;
@@ -180,7 +186,7 @@ impl Store {
     /// The legions server `server_id` (at `address`) belongs to, as its node realises them.
     pub async fn server_legions(&self, server_id: i64, address: &str) -> Result<Vec<LegionSpec>> {
         let rows = sqlx::query(
-            "SELECT l.id, l.name, l.address FROM legions l \
+            "SELECT l.id, l.name, l.address, l.legion_key FROM legions l \
              JOIN legion_nodes n ON n.legion_id = l.id WHERE n.server_id = $1 ORDER BY l.name",
         )
         .bind(server_id)
@@ -205,6 +211,7 @@ impl Store {
                 address: row.try_get("address")?,
                 weight,
                 members,
+                key: row.try_get("legion_key")?,
             });
         }
         Ok(specs)

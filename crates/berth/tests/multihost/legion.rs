@@ -156,7 +156,7 @@ impl Member {
 }
 
 /// On a panic, prints the tail of every log under a directory (the hosts' programs').
-struct LogsOnPanic(PathBuf);
+pub(crate) struct LogsOnPanic(pub(crate) PathBuf);
 
 impl Drop for LogsOnPanic {
     fn drop(&mut self) {
@@ -294,6 +294,25 @@ fn the_legion_address_moves_to_the_next_member_when_the_lord_dies() {
     let legion = admin(&data, &["legion", "add", "eu", "h2", "--weight", "300"]);
     assert_eq!(legion["servers"].as_array().map(Vec::len), Some(3));
     wait_for(&client, LEGION_ADDRESS, "h2", Duration::from_secs(30));
+    // Every member's node writes its router's cluster members file: the legion's key and
+    // every member's cluster address.
+    let file = members[0].dir.join("legion").join("cluster.json");
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains("192.0.2.2:1999") {
+            let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(value["members"].as_array().map(Vec::len), Some(3));
+            assert_eq!(value["key"].as_str().map(str::len), Some(64));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "h1's node should list h2 in {}: {text:?}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let listed = admin(&data, &["legion", "list"]);
     assert_eq!(listed[0]["name"], "eu");
 

@@ -2,6 +2,7 @@
 //! `berth` processes, joined by a bridge; the control plane has a host of its own. Needs
 //! root, iproute2, nftables, runc, keepalived, uWSGI, python3 and curl.
 
+mod cluster;
 mod hosts;
 mod legion;
 mod links;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use berth_wire::{Subscription, SubscriptionKind, WireError};
 
+use crate::cluster::forward::Forwarder;
 use crate::routing::host::routing_key;
 use crate::routing::ownership::OwnerId;
 use crate::routing::table::{NodeAnnounce, RoutingTable, Subscribed};
@@ -89,12 +90,17 @@ pub struct Subscriptions {
     pub worker: Arc<PathWorker>,
     /// Loads subscriptions' TLS material in the background.
     pub sni: SniLoader,
+    /// For cluster subscriptions: sends each accepted one on to the other legion members.
+    pub forward: Option<Arc<Forwarder>>,
 }
 
 impl Subscriptions {
     /// Check and apply one datagram from `sender`.
     pub fn apply(&self, datagram: &[u8], sender: Sender) -> Result<Subscribed, Refused> {
         let result = self.apply_inner(datagram, sender);
+        if let (Ok(_), Some(forward)) = (&result, &self.forward) {
+            forward.forward(datagram, sender, &self.table);
+        }
         let counter = match &result {
             Ok(_) => &self.counters.accepted,
             Err(e) => {
@@ -119,7 +125,11 @@ impl Subscriptions {
 
     /// Check the signature and freshness of `sub` (routing key `key`); the owner it proves,
     /// `None` when signing is off.
-    fn authenticate(&self, sub: &Subscription, key: &str) -> Result<Option<OwnerId>, Refused> {
+    pub(crate) fn authenticate(
+        &self,
+        sub: &Subscription,
+        key: &str,
+    ) -> Result<Option<OwnerId>, Refused> {
         let Some(keys) = &self.keys else {
             return Ok(None);
         };
