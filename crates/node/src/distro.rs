@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::NodeError;
+use crate::teardown::remove_tree;
 
 /// The Debian packages every built distro holds besides debootstrap's minimal base: uWSGI
 /// and its language plugins, what those apps need (Rack), the sftp server behind
@@ -79,9 +80,7 @@ pub fn build(build: &DistroBuild) -> Result<PathBuf, NodeError> {
     }
     std::fs::create_dir_all(&build.into).map_err(NodeError::io(&build.into))?;
     let staging = build.into.join(format!(".{}.building", build.name));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(NodeError::io(&staging))?;
-    }
+    remove_tree(&staging)?;
     let packages: Vec<&str> = PACKAGES
         .iter()
         .copied()
@@ -100,7 +99,10 @@ pub fn build(build: &DistroBuild) -> Result<PathBuf, NodeError> {
             ))
         })?;
     if !output.status.success() {
-        let _ = std::fs::remove_dir_all(&staging);
+        // debootstrap may leave its /proc and /sys mounted in a failed target.
+        if let Err(error) = remove_tree(&staging) {
+            tracing::warn!(%error, "cannot remove a failed distro build");
+        }
         let log = String::from_utf8_lossy(&output.stdout);
         let tail: Vec<&str> = log.lines().rev().take(5).collect();
         return Err(NodeError::Config(format!(

@@ -47,6 +47,7 @@ mod runc;
 mod runtime;
 mod shortcuts;
 pub mod ssh;
+mod teardown;
 mod tunnel;
 mod upkeep;
 mod usage;

@@ -26,6 +26,7 @@ use crate::beneath::{directory_options, open_below, open_dirs, proc_path};
 use crate::command::run;
 use crate::error::NodeError;
 use crate::home::as_user;
+use crate::teardown::remove_tree;
 
 /// Top-level directories of a distro bound read-only into every container (symlinks among
 /// them, like a merged-/usr `bin -> usr/bin`, are copied as symlinks).
@@ -200,13 +201,9 @@ impl DistroRoot {
     /// dropped.
     pub fn stage(&mut self, into: &Path) -> Result<(), NodeError> {
         self.unstage();
-        if into.exists() {
-            // Mounts a crashed node left behind.
-            for (name, _) in &self.tops {
-                let _ = run("umount", &[Path::new("--lazy"), &into.join(name)]);
-            }
-            let _ = std::fs::remove_dir_all(into);
-        }
+        // What a crashed node left behind, its mounts detached first: a recursive delete
+        // through a bind of the distro's etc would delete the distro's (the host's) etc.
+        remove_tree(into)?;
         std::fs::create_dir_all(into).map_err(NodeError::io(into))?;
         self.staged = Some(into.to_owned());
         for (name, top) in &self.tops {
@@ -214,16 +211,18 @@ impl DistroRoot {
                 let target = into.join(name);
                 std::fs::create_dir(&target).map_err(NodeError::io(&target))?;
                 let source = proc_path(dir);
+                let target_str = target.to_string_lossy();
                 run(
                     "mount",
-                    &[
-                        "--no-canonicalize",
-                        "--bind",
-                        source.as_str(),
-                        &target.to_string_lossy(),
-                    ],
+                    &["--no-canonicalize", "--bind", source.as_str(), &target_str],
                 )?;
-                self.mounted.push(target);
+                self.mounted.push(target.clone());
+                // Read-only from the start: nothing the node does through the bundle (a
+                // cleanup, a bug) can write into the distro.
+                run(
+                    "mount",
+                    &["--no-canonicalize", "-o", "remount,bind,ro", &target_str],
+                )?;
             }
         }
         Ok(())
