@@ -17,8 +17,9 @@ pub const MAX_WEIGHT: i64 = 1_000_000_000;
 /// The longest legion name.
 pub const NAME_MAX: usize = 64;
 
-/// A legion as one of its servers must realise it (part of the node's desired state).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A legion as one of its servers must realise it (part of the node's desired state). Its
+/// `Debug` form leaves the key out, so that no log line carries it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegionSpec {
     /// Database id; the VRRP virtual router id derives from it ([`virtual_router_id`]).
     pub id: i64,
@@ -45,6 +46,19 @@ pub struct LegionMember {
     pub address: String,
     /// Its weight: the highest is the Lord.
     pub weight: i64,
+}
+
+impl std::fmt::Debug for LegionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegionSpec")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("weight", &self.weight)
+            .field("members", &self.members)
+            .field("key", &self.key.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 impl LegionSpec {
@@ -145,6 +159,18 @@ mod tests {
             members,
             key: None,
         }
+    }
+
+    #[test]
+    fn the_debug_form_never_shows_the_key() {
+        let mut spec = legion(vec![member("192.0.2.1", 1)]);
+        spec.key = Some("ab".repeat(32));
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains(&"ab".repeat(32)), "{shown}");
+        assert!(
+            shown.contains("192.0.2.100") && shown.contains("<hidden>"),
+            "{shown}"
+        );
     }
 
     #[test]
