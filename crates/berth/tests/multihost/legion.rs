@@ -9,10 +9,10 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::hosts::{Host, Network};
+use crate::support::admin;
 
 const LEGION_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 const DOMAIN: &str = "legion.example.com";
@@ -25,23 +25,6 @@ def application(env, start_response):
     start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
     return [body]
 "#;
-
-/// Runs `berth admin --json …` on the data directory; its JSON answer.
-fn admin(data: &Path, args: &[&str]) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["admin", "--json", "--data"])
-        .arg(data)
-        .args(args)
-        .env_remove("BERTH_DATABASE_URL")
-        .output()
-        .expect("berth admin runs");
-    assert!(
-        output.status.success(),
-        "berth admin {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("berth admin --json prints JSON")
-}
 
 /// What `client` gets for the domain at `address` (the body of a 200), if anything within a
 /// second. A connection is given up after 0.2 s (a veth answers in well under a millisecond),

@@ -9,28 +9,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::hosts::{Host, Network};
+use crate::support::admin;
 
 const API: &str = "http://192.0.2.254:8080";
 const PASSWORD: &str = "links-secret-1";
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKb2x6z0DsbQFQq0bnJkm2Y7E+DkUc9NMuOQYhW0F1yi alice@laptop";
-
-/// Runs `berth admin --json …` on the data directory; its JSON answer.
-fn admin(data: &Path, args: &[&str]) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["admin", "--json", "--data"])
-        .arg(data)
-        .args(args)
-        .env_remove("BERTH_DATABASE_URL")
-        .output()
-        .expect("berth admin runs");
-    assert!(
-        output.status.success(),
-        "berth admin {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("berth admin --json prints JSON")
-}
 
 /// alice changes container `uid` through the customer API (from the API's own host).
 fn update(api: &Host, uid: i64, body: &serde_json::Value) {

@@ -2,6 +2,9 @@
 //! `berth` processes, joined by a bridge; the control plane has a host of its own. Needs
 //! root, iproute2, nftables, runc, keepalived, uWSGI, python3 and curl.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod cluster;
 mod hosts;
 mod legion;
