@@ -79,4 +79,24 @@ mod tests {
         assert_eq!(key.open(b"short"), None);
         assert!(SealKey::new(&[0u8; 16]).is_none());
     }
+
+    proptest::proptest! {
+        /// Whatever a host on the network sends the cluster port, opening it neither panics
+        /// nor yields anything: only what a member sealed opens.
+        #[test]
+        fn datagrams_from_anyone_never_open(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let key = SealKey::new(&[7u8; 32]).expect("key");
+            proptest::prop_assert_eq!(key.open(&bytes), None);
+        }
+
+        /// A sealed datagram with any one byte changed never opens.
+        #[test]
+        fn any_altered_byte_is_refused(plain in proptest::collection::vec(proptest::num::u8::ANY, 0..512), at in proptest::num::usize::ANY, flip in 1u8..=255) {
+            let key = SealKey::new(&[7u8; 32]).expect("key");
+            let mut sealed = key.seal(&plain).expect("sealed");
+            let at = at % sealed.len();
+            sealed[at] ^= flip;
+            proptest::prop_assert_eq!(key.open(&sealed), None);
+        }
+    }
 }
