@@ -3,10 +3,12 @@
 //! customer writes in a loop spread over both, one replica is killed (SIGKILL) mid-loop, and
 //! every write either replica acknowledged is there afterwards, read back through the
 //! survivor; the loop goes on there; a node's watch of `/node/v1/state` follows whichever
-//! replica answers and its revisions never go backwards. Needs `BERTH_TEST_POSTGRES`
-//! (default `postgres://postgres@127.0.0.1:5432`).
+//! replica answers and its revisions never go backwards. A `berth node` given both replicas
+//! (`--api a,b`) keeps converging when the first is killed. Needs `BERTH_TEST_POSTGRES`
+//! (default `postgres://postgres@127.0.0.1:5432`), and root and runc for the node.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -301,8 +303,148 @@ fn run(store: Vec<String>, dir: std::path::PathBuf) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replica_killed_mid_write_loses_no_acknowledged_write() {
+/// The node process; on drop it is killed and its runc container deleted.
+struct Node {
+    child: Child,
+    runc_root: std::path::PathBuf,
+    ids: Vec<String>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for id in &self.ids {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(&self.runc_root)
+                .args(["delete", "--force", id])
+                .status();
+        }
+    }
+}
+
+/// Makes container `uid` runnable through the API at `base` and waits until the node
+/// reports it running there.
+fn runnable_and_running(base: &str, uid: i64, distro: i64) {
+    let http = reqwest::blocking::Client::new();
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl demo@laptop";
+    let response = http
+        .post(format!("{base}/api/containers/{uid}"))
+        .basic_auth("alice", Some(PASSWORD))
+        .json(&serde_json::json!({"distro": distro, "ssh_keys": [key]}))
+        .send()
+        .expect("update");
+    assert_eq!(response.status(), 200, "{:?}", response.text());
+    let started = Instant::now();
+    let status = loop {
+        let detail: Value = http
+            .get(format!("{base}/v1/admin/containers/{uid}"))
+            .basic_auth("boss", Some(PASSWORD))
+            .send()
+            .expect("staff view")
+            .json()
+            .expect("JSON");
+        if detail["status"]["state"] == "running" || started.elapsed() > Duration::from_secs(30) {
+            break detail["status"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["state"], "running", "container {uid}: {status}");
+}
+
+/// A node given both replicas runs a container, then, with the first replica killed, runs
+/// the next one made runnable through the second.
+fn node_follows(store: Vec<String>, dir: std::path::PathBuf) {
+    admin(
+        &store,
+        &["customer", "create", "alice", "--password", PASSWORD],
+    );
+    admin(&store, &["staff", "create", "boss", "--password", PASSWORD]);
+    let server = admin(
+        &store,
+        &[
+            "server",
+            "add",
+            "n1",
+            "--address",
+            "127.0.0.1",
+            "--memory",
+            "4096",
+            "--storage",
+            "10240",
+        ],
+    );
+    let token = server["join_token"]
+        .as_str()
+        .expect("join token")
+        .to_owned();
+    let distro = admin(&store, &["distro", "add", "host", "--path", "/"]);
+    let distro = distro["id"].as_i64().expect("distro id");
+    let create = |name: &str| -> i64 {
+        let made = admin(
+            &store,
+            &[
+                "container",
+                "create",
+                "--customer",
+                "alice",
+                "--server",
+                "n1",
+                "--name",
+                name,
+                "--memory",
+                "96",
+                "--storage",
+                "100",
+            ],
+        );
+        made["uid"].as_i64().expect("uid")
+    };
+    let (one, two) = (create("one"), create("two"));
+
+    let (mut first, a) = replica(&store, &dir.join("a.log"));
+    let (_second, b) = replica(&store, &dir.join("b.log"));
+    let runc_root = dir.join("runc");
+    let id = |uid: i64| berth_node::container_id(u32::try_from(uid).expect("uid"));
+    let _node = Node {
+        child: Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["node", "--no-network", "--api", &format!("{a},{b}")])
+            .args(["--token", &token, "--credential-file"])
+            .arg(dir.join("credential"))
+            .arg("--containers")
+            .arg(dir.join("containers"))
+            .arg("--bundles")
+            .arg(dir.join("bundles"))
+            .arg("--runc-root")
+            .arg(&runc_root)
+            .arg("--subscribe-dir")
+            .arg(dir.join("subscribe"))
+            .arg("--legion-dir")
+            .arg(dir.join("legion"))
+            .args([
+                "--cgroup-parent",
+                &format!("berth-replicas-{}", std::process::id()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(dir.join("node.log"))
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
+            )
+            .spawn()
+            .expect("berth node starts"),
+        runc_root,
+        ids: vec![id(one), id(two)],
+    };
+
+    runnable_and_running(&a, one, distro);
+    first.kill();
+    runnable_and_running(&b, two, distro);
+}
+
+/// Runs `body` on a fresh PostgreSQL database (the store flags of `berth`) and a
+/// temporary directory, then drops the database; shows the replicas' logs on failure.
+async fn on_fresh_database(body: fn(Vec<String>, std::path::PathBuf)) {
     sqlx::any::install_default_drivers();
     let server = std::env::var("BERTH_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
@@ -314,17 +456,22 @@ async fn a_replica_killed_mid_write_loses_no_acknowledged_write() {
         .execute(&mut conn)
         .await
         .expect("create database");
-    let dir = tempfile::tempdir().expect("temporary directory");
+    let dir = tempfile::Builder::new()
+        .prefix("berth-replicas")
+        .tempdir_in("/var/tmp")
+        .expect("temporary directory");
+    // The customers reach their homes through it.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let store = vec![
         "--data".to_owned(),
-        dir.path().display().to_string(),
+        dir.path().join("data").display().to_string(),
         "--database-url".to_owned(),
         format!("{server}/{name}"),
     ];
     let logs = dir.path().to_owned();
-    let outcome = tokio::task::spawn_blocking(move || run(store, logs)).await;
+    let outcome = tokio::task::spawn_blocking(move || body(store, logs)).await;
     if outcome.is_err() {
-        for log in ["a.log", "b.log"] {
+        for log in ["a.log", "b.log", "node.log"] {
             let text = std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
             eprintln!("--- {log}\n{text}");
         }
@@ -336,4 +483,14 @@ async fn a_replica_killed_mid_write_loses_no_acknowledged_write() {
     if let Err(error) = outcome {
         std::panic::resume_unwind(error.into_panic());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_write_loses_no_acknowledged_write() {
+    on_fresh_database(run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_given_two_replicas_keeps_converging_when_the_first_dies() {
+    on_fresh_database(node_follows).await;
 }
