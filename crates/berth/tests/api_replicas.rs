@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -303,11 +304,13 @@ fn run(store: Vec<String>, dir: std::path::PathBuf) {
     );
 }
 
-/// The node process; on drop it is killed and its runc container deleted.
+/// The node process; on drop it is killed, its runc containers deleted and their cgroups
+/// (empty by then) removed.
 struct Node {
     child: Child,
     runc_root: std::path::PathBuf,
     ids: Vec<String>,
+    cgroup_parent: String,
 }
 
 impl Drop for Node {
@@ -321,7 +324,32 @@ impl Drop for Node {
                 .args(["delete", "--force", id])
                 .status();
         }
+        let hierarchies = std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join(&self.cgroup_parent))
+            .chain([Path::new("/sys/fs/cgroup").join(&self.cgroup_parent)]);
+        for parent in hierarchies {
+            for child in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+                let _ = std::fs::remove_dir(child.path());
+            }
+            let _ = std::fs::remove_dir(parent);
+        }
     }
+}
+
+/// The mount points at or under `dir`, deepest first.
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| PathBuf::from(point.replace("\\040", " ")))
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    points
 }
 
 /// Makes container `uid` runnable through the API at `base` and waits until the node
@@ -402,6 +430,7 @@ fn node_follows(store: Vec<String>, dir: std::path::PathBuf) {
         made["uid"].as_i64().expect("uid")
     };
     let (one, two) = (create("one"), create("two"));
+    let cgroup_parent = format!("berth-replicas-{}", std::process::id());
 
     let (mut first, a) = replica(&store, &dir.join("a.log"));
     let (_second, b) = replica(&store, &dir.join("b.log"));
@@ -422,10 +451,7 @@ fn node_follows(store: Vec<String>, dir: std::path::PathBuf) {
             .arg(dir.join("subscribe"))
             .arg("--legion-dir")
             .arg(dir.join("legion"))
-            .args([
-                "--cgroup-parent",
-                &format!("berth-replicas-{}", std::process::id()),
-            ])
+            .args(["--cgroup-parent", &cgroup_parent])
             .stdout(Stdio::null())
             .stderr(
                 std::fs::File::create(dir.join("node.log"))
@@ -435,6 +461,7 @@ fn node_follows(store: Vec<String>, dir: std::path::PathBuf) {
             .expect("berth node starts"),
         runc_root,
         ids: vec![id(one), id(two)],
+        cgroup_parent,
     };
 
     runnable_and_running(&a, one, distro);
@@ -475,6 +502,14 @@ async fn on_fresh_database(body: fn(Vec<String>, std::path::PathBuf)) {
             let text = std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
             eprintln!("--- {log}\n{text}");
         }
+    }
+    // Removing the directory must never reach through a mount a killed node left behind.
+    for point in mounts_under(dir.path()) {
+        let _ = Command::new("umount").arg("--lazy").arg(&point).output();
+    }
+    let left = mounts_under(dir.path());
+    if !left.is_empty() {
+        eprintln!("keeping {} (still mounted: {left:?})", dir.keep().display());
     }
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut conn)
