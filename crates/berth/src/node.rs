@@ -115,7 +115,8 @@ impl RuntimeArgs {
 pub struct NodeArgs {
     #[command(subcommand)]
     tool: Option<NodeTool>,
-    /// The control plane's address, e.g. `http://api.example.net:8080`.
+    /// The control plane's address, e.g. `http://api.example.net:8080`; several API replicas
+    /// comma-separated (`http://a:8080,http://b:8080`): the node follows whichever answers.
     #[arg(long = "api", env = "BERTH_NODE_API", required = true)]
     api: Option<String>,
     /// A one-time join token (from `berth admin server add`); spent on first start.

@@ -34,7 +34,8 @@ pub struct RouterArgs {
     /// Stats listener: Prometheus on /metrics, JSON on /stats.json.
     #[arg(long, env = "BERTH_ROUTER_STATS")]
     stats: Option<SocketAddr>,
-    /// Control plane URL to take the domain keys from (subscriptions must then be signed).
+    /// Control plane URL to take the domain keys from (subscriptions must then be signed);
+    /// several API replicas comma-separated, followed in turn when one does not answer.
     #[arg(long, env = "BERTH_API", requires = "token")]
     api: Option<String>,
     /// The server credential for --api.

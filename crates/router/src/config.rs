@@ -20,7 +20,8 @@ pub struct HttpsConfig {
 /// The control plane the domain keys come from.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
-    /// Base URL, e.g. `http://127.0.0.1:8080`; `/node/v1/domain-keys` is appended.
+    /// Base URL, e.g. `http://127.0.0.1:8080`, or several API replicas comma-separated;
+    /// `/node/v1/domain-keys` is appended.
     pub url: String,
     /// The server credential, sent as `Authorization: Bearer`.
     pub token: String,

@@ -1,6 +1,7 @@
 //! Names across customers, with real uWSGI vassals signing with their customer's key and the
 //! domain map from a control plane stand-in: another customer's wildcard never answers an
-//! owned name, and a customer's specific name under their own wildcard is theirs.
+//! owned name, a customer's specific name under their own wildcard is theirs, and the map
+//! comes through the next API replica when the first does not answer.
 
 mod support;
 
@@ -25,6 +26,12 @@ struct TwoTenants {
 
 impl TwoTenants {
     async fn start(map: &[(&str, &str)]) -> TwoTenants {
+        TwoTenants::start_with(map, false).await
+    }
+
+    /// With `dead_replica_first`, the router is given a replica that does not answer
+    /// before the stand-in.
+    async fn start_with(map: &[(&str, &str)], dead_replica_first: bool) -> TwoTenants {
         let dir = tempfile::tempdir().expect("tempdir");
         let alice = CustomerKey::new(dir.path(), "alice");
         let bob = CustomerKey::new(dir.path(), "bob");
@@ -45,7 +52,16 @@ impl TwoTenants {
                 key,
             }),
             subscription_unix: Some(dir.path().join("subscribe.sock")),
-            control_plane: Some(control_plane(api)),
+            control_plane: Some(if dead_replica_first {
+                let dead = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|listener| listener.local_addr())
+                    .expect("a free port");
+                let mut plane = control_plane(api);
+                plane.url = format!("http://{dead},{}", plane.url);
+                plane
+            } else {
+                control_plane(api)
+            }),
             ..RouterConfig::default()
         })
         .await;
@@ -231,4 +247,20 @@ async fn a_specific_name_under_an_owned_wildcard_needs_no_domain_and_wins() {
     .await;
     assert!(t.router.nodes("taken.mynewdomain.test").await.is_empty());
     assert_eq!(t.router.get("taken.mynewdomain.test", "/").await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_domain_map_comes_through_the_replica_that_answers() {
+    let t = TwoTenants::start_with(&[("replica.test", "alice")], true).await;
+    let apps = Apps::new();
+    let _app = Vassal::start(
+        &apps,
+        Lang::Python,
+        "alices",
+        &[
+            "--subscribe2",
+            &sub2(&t.socket(), "replica.test", &t.alice.sign()),
+        ],
+    );
+    wait_for_app(&t.router, "replica.test", "alices").await;
 }

@@ -120,7 +120,8 @@ struct DomainKeyEntry {
 
 /// Follow the control plane's domain-key map: long-poll
 /// `GET {url}/node/v1/domain-keys?revision=N` with the bearer token and apply every new
-/// revision, backing off on errors, until `shutdown` turns true.
+/// revision, backing off on errors, until `shutdown` turns true. With several URLs
+/// (comma-separated API replicas), a failed request moves on to the next one.
 pub async fn follow_control_plane(
     keys: Arc<DomainKeys>,
     plane: ControlPlane,
@@ -128,6 +129,7 @@ pub async fn follow_control_plane(
 ) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(45))
+        .connect_timeout(Duration::from_secs(5))
         .build()
     {
         Ok(c) => c,
@@ -136,11 +138,22 @@ pub async fn follow_control_plane(
             return;
         }
     };
-    let url = format!("{}/node/v1/domain-keys", plane.url.trim_end_matches('/'));
+    let urls: Vec<String> = plane
+        .url
+        .split(',')
+        .map(|base| base.trim().trim_end_matches('/'))
+        .filter(|base| !base.is_empty())
+        .map(|base| format!("{base}/node/v1/domain-keys"))
+        .collect();
+    if urls.is_empty() {
+        tracing::error!("no control plane URL given");
+        return;
+    }
+    let mut at = 0;
     let mut backoff = Duration::from_millis(250);
     loop {
         let request = client
-            .get(&url)
+            .get(&urls[at])
             .query(&[("revision", keys.revision())])
             .bearer_auth(&plane.token)
             .send();
@@ -165,7 +178,8 @@ pub async fn follow_control_plane(
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "domain keys poll failed");
+                tracing::warn!(url = %urls[at], error = %e, retry_in_ms = backoff.as_millis() as u64, "domain keys poll failed");
+                at = (at + 1) % urls.len();
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = crate::stopped(&mut shutdown) => return,
