@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -339,19 +339,6 @@ impl Drop for Node {
     }
 }
 
-/// The mount points at or under `dir`, deepest first.
-fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut points: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| PathBuf::from(point.replace("\\040", " ")))
-        .filter(|point| point.starts_with(dir))
-        .collect();
-    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
-    points
-}
-
 /// Makes container `uid` runnable through the API at `base` and waits until the node
 /// reports it running there.
 fn runnable_and_running(base: &str, uid: i64, distro: i64) {
@@ -504,12 +491,9 @@ async fn on_fresh_database(body: fn(Vec<String>, std::path::PathBuf)) {
         }
     }
     // Removing the directory must never reach through a mount a killed node left behind.
-    for point in mounts_under(dir.path()) {
-        let _ = Command::new("umount").arg("--lazy").arg(&point).output();
-    }
-    let left = mounts_under(dir.path());
-    if !left.is_empty() {
-        eprintln!("keeping {} (still mounted: {left:?})", dir.keep().display());
+    let kept = dir.keep();
+    if let Err(error) = berth_node::remove_tree(&kept) {
+        eprintln!("keeping {}: {error}", kept.display());
     }
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut conn)

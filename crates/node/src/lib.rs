@@ -63,3 +63,4 @@ pub use reconcile::{Change, Reconciliation};
 pub use runc::{container_id, uid_of_container_id, RuncState};
 pub use runtime::Runtime;
 pub use shortcuts::SHORTCUTS_INI;
+pub use teardown::{detach_mounts_below, remove_tree};

@@ -10,29 +10,35 @@ use std::path::{Path, PathBuf};
 use crate::command::run;
 use crate::error::NodeError;
 
-/// Remove `dir` and everything in it, after detaching every mount at or below it (deepest
-/// first). Refuses, deleting nothing, when a mount is still there after detaching. A
+/// Remove `dir` and everything in it, after detaching every mount at or below it
+/// ([`detach_mounts_below`]). Refuses, deleting nothing, when a mount is still there. A
 /// missing `dir` is not an error.
-pub(crate) fn remove_tree(dir: &Path) -> Result<(), NodeError> {
+pub fn remove_tree(dir: &Path) -> Result<(), NodeError> {
     let dir = match dir.canonicalize() {
         Ok(dir) => dir,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(error) => return Err(NodeError::io(dir)(error)),
     };
-    for mount in mounts_below(&dir)? {
+    detach_mounts_below(&dir)?;
+    std::fs::remove_dir_all(&dir).map_err(NodeError::io(&dir))
+}
+
+/// Detach every mount at or below `dir` (deepest first, lazily); an error naming one that is
+/// still there afterwards.
+pub fn detach_mounts_below(dir: &Path) -> Result<(), NodeError> {
+    for mount in mounts_below(dir)? {
         if let Err(error) = run("umount", &[Path::new("--lazy"), &mount]) {
             tracing::warn!(%error, mount = %mount.display(), "cannot detach a mount");
         }
     }
-    let left = mounts_below(&dir)?;
-    if let Some(mount) = left.first() {
-        return Err(NodeError::Config(format!(
-            "{} is not removed: {} is still mounted there",
-            dir.display(),
-            mount.display()
-        )));
+    match mounts_below(dir)?.first() {
+        Some(mount) => Err(NodeError::Config(format!(
+            "{} is still mounted below {}",
+            mount.display(),
+            dir.display()
+        ))),
+        None => Ok(()),
     }
-    std::fs::remove_dir_all(&dir).map_err(NodeError::io(&dir))
 }
 
 /// The mount points at or below `dir` in this mount namespace, deepest first.

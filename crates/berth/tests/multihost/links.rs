@@ -145,7 +145,9 @@ impl Drop for Server {
         // A node killed while it staged a distro leaves the distro's directories bound
         // (read-write) into its bundles: removing the test's files through them would
         // remove the distro's, here the machine's own /etc and /usr.
-        unmount_under(&self.dir);
+        if let Err(error) = berth_node::detach_mounts_below(&self.dir) {
+            eprintln!("{error}");
+        }
         // The cgroups in every hierarchy (v1) or the one (v2), empty now: the containers'
         // (which runc may leave behind in a hierarchy), then their parent.
         let hierarchies = std::fs::read_dir("/sys/fs/cgroup")
@@ -163,26 +165,6 @@ impl Drop for Server {
             }
             let _ = std::fs::remove_dir(parent);
         }
-    }
-}
-
-/// The mount points at or under `dir`, deepest first.
-fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut points: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| PathBuf::from(point.replace("\\040", " ")))
-        .filter(|point| point.starts_with(dir))
-        .collect();
-    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
-    points
-}
-
-/// Unmounts everything at or under `dir`.
-fn unmount_under(dir: &Path) {
-    for point in mounts_under(dir) {
-        let _ = Command::new("umount").arg("--lazy").arg(&point).output();
     }
 }
 
@@ -204,10 +186,9 @@ impl Drop for TestRoot {
         let Some(dir) = self.0.take() else {
             return;
         };
-        unmount_under(dir.path());
-        let left = mounts_under(dir.path());
-        if !left.is_empty() {
-            eprintln!("keeping {} (still mounted: {left:?})", dir.keep().display());
+        let dir = dir.keep();
+        if let Err(error) = berth_node::remove_tree(&dir) {
+            eprintln!("keeping {}: {error}", dir.display());
         }
     }
 }
