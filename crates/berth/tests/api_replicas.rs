@@ -126,29 +126,34 @@ fn watch(
     (seen, after_kill)
 }
 
-fn run(store: Vec<String>, dir: std::path::PathBuf) {
-    admin(
-        &store,
-        &["customer", "create", "alice", "--password", PASSWORD],
-    );
+/// Adds server `n1` at `address` (4 GiB, 10 GiB); its join token.
+fn add_server(store: &[String], address: &str) -> String {
     let server = admin(
-        &store,
+        store,
         &[
             "server",
             "add",
             "n1",
             "--address",
-            "192.0.2.1",
+            address,
             "--memory",
             "4096",
             "--storage",
             "10240",
         ],
     );
-    let token = server["join_token"]
+    server["join_token"]
         .as_str()
         .expect("join token")
-        .to_owned();
+        .to_owned()
+}
+
+fn run(store: Vec<String>, dir: std::path::PathBuf) {
+    admin(
+        &store,
+        &["customer", "create", "alice", "--password", PASSWORD],
+    );
+    let token = add_server(&store, "192.0.2.1");
     let made = admin(
         &store,
         &[
@@ -376,24 +381,7 @@ fn node_follows(store: Vec<String>, dir: std::path::PathBuf) {
         &["customer", "create", "alice", "--password", PASSWORD],
     );
     admin(&store, &["staff", "create", "boss", "--password", PASSWORD]);
-    let server = admin(
-        &store,
-        &[
-            "server",
-            "add",
-            "n1",
-            "--address",
-            "127.0.0.1",
-            "--memory",
-            "4096",
-            "--storage",
-            "10240",
-        ],
-    );
-    let token = server["join_token"]
-        .as_str()
-        .expect("join token")
-        .to_owned();
+    let token = add_server(&store, "127.0.0.1");
     let distro = admin(&store, &["distro", "add", "host", "--path", "/"]);
     let distro = distro["id"].as_i64().expect("distro id");
     let create = |name: &str| -> i64 {
